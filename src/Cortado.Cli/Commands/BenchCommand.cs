@@ -56,7 +56,7 @@ internal static class BenchCommand
                 if (i % e == 0 && Environment.GetEnvironmentVariable("CORTADO_BENCH_TRACE") == "1")
                 {
                     proc.Refresh();
-                    Console.Error.WriteLine($"step {i}: peak {proc.PeakWorkingSet64 / 1048576.0:F1} MiB, working set {proc.WorkingSet64 / 1048576.0:F1} MiB, GC heap {GC.GetTotalMemory(false) / 1048576.0:F1} MiB, gen0 {GC.CollectionCount(0)} gen2 {GC.CollectionCount(2)}");
+                    Console.Error.WriteLine($"step {i}: peak {proc.PeakWorkingSet64 / 1048576.0:F1} MiB, working set {proc.WorkingSet64 / 1048576.0:F1} MiB, GC heap {GC.GetTotalMemory(false) / 1048576.0:F1} MiB, gen0 {GC.CollectionCount(0)} gen2 {GC.CollectionCount(2)}, allocated {GC.GetTotalAllocatedBytes() / 1048576.0 / i:F2} MiB/step, step-boundary collections {Cortado.Memory.StepCollector.Collections}");
                 }
                 if (i == e)
                 {

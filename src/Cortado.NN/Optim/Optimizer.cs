@@ -56,10 +56,15 @@ public abstract class Optimizer
     /// <summary>Updates parameter <paramref name="index"/> in place given its gradient.</summary>
     protected abstract void Update(int index, Tensor param, Tensor grad);
 
-    /// <summary>Clears every parameter's gradient (torch zero_grad(set_to_none=True)).</summary>
+    /// <summary>
+    /// Clears every parameter's gradient (torch zero_grad(set_to_none=True)). This is a step boundary:
+    /// with the gradients dropped, almost nothing the last step allocated is alive, so it also lets
+    /// <see cref="Cortado.Memory.StepCollector"/> collect the young generation when enough was allocated.
+    /// </summary>
     public void ZeroGrad()
     {
         foreach (var p in Parameters) p.Grad = null;
+        Cortado.Memory.StepCollector.StepBoundary();
     }
 
     /// <summary>

@@ -1,0 +1,63 @@
+// StepCollector: a gen0 collection at a step boundary once enough was allocated, none below the threshold.
+using Cortado.Memory;
+using Xunit;
+
+namespace Cortado.Core.Tests;
+
+[Collection("StepCollector")] // the threshold is process-wide
+public class StepCollectorTests
+{
+    private static byte[][] Allocate(int count, int bytes)
+    {
+        var a = new byte[count][];
+        for (int i = 0; i < count; i++) a[i] = new byte[bytes];
+        return a;
+    }
+
+    [Fact]
+    public void CollectsOnceTheThresholdIsAllocatedAndNotBefore()
+    {
+        long saved = StepCollector.ThresholdBytes;
+        try
+        {
+            StepCollector.ThresholdBytes = 8L << 20;
+            GC.KeepAlive(Allocate(40, 1 << 20)); // 40 MiB since any earlier boundary
+            long gen0 = GC.CollectionCount(0), runs = StepCollector.Collections;
+            Assert.True(StepCollector.StepBoundary());
+            Assert.True(GC.CollectionCount(0) > gen0);
+            Assert.Equal(runs + 1, StepCollector.Collections);
+            // Below the threshold a boundary does nothing (a threshold no test reaches, since tests in
+            // other classes allocate at the same time).
+            StepCollector.ThresholdBytes = 1L << 40;
+            Assert.False(StepCollector.StepBoundary());
+            Assert.Equal(runs + 1, StepCollector.Collections);
+            // Allocating past the threshold again collects again.
+            StepCollector.ThresholdBytes = 8L << 20;
+            GC.KeepAlive(Allocate(16, 1 << 20));
+            Assert.True(StepCollector.StepBoundary());
+        }
+        finally
+        {
+            StepCollector.ThresholdBytes = saved;
+        }
+    }
+
+    [Fact]
+    public void ZeroThresholdTurnsItOff()
+    {
+        long saved = StepCollector.ThresholdBytes;
+        try
+        {
+            StepCollector.ThresholdBytes = 0;
+            GC.KeepAlive(Allocate(40, 1 << 20));
+            long runs = StepCollector.Collections;
+            Assert.False(StepCollector.StepBoundary());
+            Assert.Equal(runs, StepCollector.Collections);
+            Assert.Throws<ArgumentOutOfRangeException>(() => StepCollector.ThresholdBytes = -1);
+        }
+        finally
+        {
+            StepCollector.ThresholdBytes = saved;
+        }
+    }
+}
