@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Data-parallel scaling: alternates one rank and N ranks (each with THREADS kernel threads) on a training
-# workload for ROUNDS rounds, then prints the median throughput of each, the speed-up, and the share of
-# communication hidden by overlap. Needs Open MPI (openmpi-bin).
+# Data-parallel scaling: alternates one rank, N independent one-rank processes run at the same time, and
+# N ranks (each with THREADS kernel threads) on a training workload for ROUNDS rounds. Prints the median
+# throughput of each, the speed-up, and the share of communication hidden by overlap. The independent
+# processes exchange nothing: their speed-up is what this machine allows N training processes before any
+# communication. Needs Open MPI (openmpi-bin).
 # Usage: bench/compare-scaling.sh [WORKLOAD] [RANKS] [THREADS] [ROUNDS] [STEPS] [BUCKET_MB]   e.g. bench/compare-scaling.sh resnet18 2 1 3 8 25
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,6 +17,10 @@ out=$(mktemp)
 "$root/cortado" info --help >/dev/null  # builds the tool once, outside the timed runs
 for ((r = 0; r < rounds; r++)); do
   "$root/cortado" bench train --workload "$workload" --threads "$threads" --steps "$steps" --json | tail -1 | sed 's/^/single /' >>"$out"
+  for ((i = 0; i < ranks; i++)); do
+    "$root/cortado" bench train --workload "$workload" --threads "$threads" --steps "$steps" --json | tail -1 | sed "s/^/apart$r /" >>"$out" &
+  done
+  wait
   "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" --bucket-mb "$bucket" --json | tail -1 | sed 's/^/multi /' >>"$out"
 done
 python3 - "$out" <<'PY'
@@ -26,6 +32,8 @@ for line in open(sys.argv[1]):
     except ValueError: continue
     runs.setdefault(who, []).append(j)
 one, many = runs.get('single', []), runs.get('multi', [])
+# Independent processes of one round run together: their summed throughput is that round's figure.
+apart = [sum(j['items_per_s'] for j in v) for k, v in runs.items() if k.startswith('apart')]
 if not one or not many: sys.exit("missing results: " + repr(runs))
 t1 = statistics.median(j['items_per_s'] for j in one)
 tn = statistics.median(j['items_per_s'] for j in many)
@@ -36,6 +44,9 @@ hidden = statistics.median(j['hidden_share'] for j in many)
 ranks = many[0]['ranks']
 print(f"workload {one[0]['workload']}, {one[0]['threads']} thread(s) per rank, {len(one)} rounds (medians)")
 print(f"  1 rank : {s1:8.1f} ms/step {t1:9.1f} items/s")
+if apart:
+    ta = statistics.median(apart)
+    print(f"  {ranks} independent one-rank processes at once: {ta:9.1f} items/s   speed-up {ta / t1:.2f}x (no communication)")
 print(f"  {ranks} ranks: {sn:8.1f} ms/step {tn:9.1f} items/s   speed-up {tn / t1:.2f}x ({tn / t1 / ranks:.0%} efficiency)")
 print(f"  communication {comm:.1f} ms/step, {hidden:.0%} of it hidden behind the backward pass")
 PY

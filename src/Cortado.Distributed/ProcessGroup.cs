@@ -274,6 +274,7 @@ public sealed unsafe class ProcessGroup : IDisposable
         MpiLibrary.Check(_mpi.Initialized(&flag), "MPI_Initialized");
         if (flag == 0)
         {
+            MpiTuning.Apply();
             int provided;
             MpiLibrary.Check(_mpi.InitThread(null, 0, MpiLibrary.ThreadFunneled, &provided), "MPI_Init_thread");
         }
