@@ -45,7 +45,7 @@ public static class OnnxImporter
             string domain = OnnxModel.IsDefaultDomain(np.Domain) ? "" : np.Domain;
             int version = opsets.TryGetValue(domain, out int ver) ? ver : 1;
             var attrs = new Dictionary<string, AttrValue>();
-            foreach (var a in np.Attribute) attrs[a.Name] = Attr(a, opsets, dir);
+            foreach (var a in np.Attribute) attrs[a.Name] = Attr(np, a, opsets, dir);
             var inputs = np.Input.ToList();
             var node = Normalize(g, np.OpType, domain, version, inputs, np.Output.ToList(), np.Name, attrs, ref counter);
             g.Nodes.Add(node);
@@ -75,22 +75,28 @@ public static class OnnxImporter
         return new ValueInfo(v.Name, dt, shape, kind);
     }
 
-    private static AttrValue Attr(AttributeProto a, Dictionary<string, int> opsets, string? dir) => a.Type switch
+    private static AttrValue Attr(NodeProto np, AttributeProto a, Dictionary<string, int> opsets, string? dir)
     {
-        AttributeProto.Types.AttributeType.Float => AttrValue.Of(a.F),
-        AttributeProto.Types.AttributeType.Int => AttrValue.Of(a.I),
-        AttributeProto.Types.AttributeType.String => AttrValue.Of(a.S.ToStringUtf8()),
-        AttributeProto.Types.AttributeType.Tensor => AttrValue.Of(OnnxTensors.ToTensor(a.T, dir)),
-        AttributeProto.Types.AttributeType.Graph => AttrValue.Of(ImportGraph(a.G, opsets, dir)),
-        AttributeProto.Types.AttributeType.Floats => AttrValue.Of(a.Floats.ToArray()),
-        AttributeProto.Types.AttributeType.Ints => AttrValue.Of(a.Ints.ToArray()),
-        AttributeProto.Types.AttributeType.Strings => AttrValue.Of(a.Strings.Select(s => s.ToStringUtf8()).ToArray()),
-        AttributeProto.Types.AttributeType.Tensors => AttrValue.Of(a.Tensors.Select(t => OnnxTensors.ToTensor(t, dir)).ToArray()),
-        AttributeProto.Types.AttributeType.Graphs => AttrValue.Of(a.Graphs.Select(s => ImportGraph(s, opsets, dir)).ToArray()),
-        // A type attribute (Optional's 'type') is kept as its kind: "tensor", "sequence" or "optional".
-        AttributeProto.Types.AttributeType.TypeProto => AttrValue.Of(a.Tp?.SequenceType is not null ? "sequence" : a.Tp?.OptionalType is not null ? "optional" : "tensor"),
-        _ => throw new OnnxFormatException($"attribute '{a.Name}' has type {a.Type}, which is not supported"),
-    };
+        // A declared type whose value field is missing (a hand-edited or damaged file).
+        T Present<T>(T? value) where T : class =>
+            value ?? throw new OnnxFormatException($"node '{np.Name}' ({np.OpType}): attribute '{a.Name}' is declared {a.Type} but carries no value");
+        return a.Type switch
+        {
+            AttributeProto.Types.AttributeType.Float => AttrValue.Of(a.F),
+            AttributeProto.Types.AttributeType.Int => AttrValue.Of(a.I),
+            AttributeProto.Types.AttributeType.String => AttrValue.Of(a.S.ToStringUtf8()),
+            AttributeProto.Types.AttributeType.Tensor => AttrValue.Of(OnnxTensors.ToTensor(Present(a.T), dir)),
+            AttributeProto.Types.AttributeType.Graph => AttrValue.Of(ImportGraph(Present(a.G), opsets, dir)),
+            AttributeProto.Types.AttributeType.Floats => AttrValue.Of(a.Floats.ToArray()),
+            AttributeProto.Types.AttributeType.Ints => AttrValue.Of(a.Ints.ToArray()),
+            AttributeProto.Types.AttributeType.Strings => AttrValue.Of(a.Strings.Select(s => s.ToStringUtf8()).ToArray()),
+            AttributeProto.Types.AttributeType.Tensors => AttrValue.Of(a.Tensors.Select(t => OnnxTensors.ToTensor(t, dir)).ToArray()),
+            AttributeProto.Types.AttributeType.Graphs => AttrValue.Of(a.Graphs.Select(s => ImportGraph(s, opsets, dir)).ToArray()),
+            // A type attribute (Optional's 'type') is kept as its kind: "tensor", "sequence" or "optional".
+            AttributeProto.Types.AttributeType.TypeProto => AttrValue.Of(a.Tp?.SequenceType is not null ? "sequence" : a.Tp?.OptionalType is not null ? "optional" : "tensor"),
+            _ => throw new OnnxFormatException($"node '{np.Name}' ({np.OpType}): attribute '{a.Name}' has type {a.Type}, which is not supported"),
+        };
+    }
 
     private static readonly HashSet<string> ReduceOps =
         ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"];

@@ -137,6 +137,51 @@ public sealed class HostileModelTests : IDisposable
     }
 
     [Fact]
+    public void AnAttributeDeclaredWithoutItsValueNamesNodeAndAttribute()
+    {
+        var m = Valid();
+        m.Graph.Node[0].Attribute.Add(new AttributeProto { Name = "body", Type = AttributeProto.Types.AttributeType.Graph });
+        var e = Assert.Throws<OnnxFormatException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToByteArray(), "m.onnx")));
+        Assert.Contains("'relu'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'body'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("no value", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("strides", new long[] { 0, 1 }, "'strides' value 0")]
+    [InlineData("strides", new long[] { 1 }, "'strides' has 1 values, expected 2")]
+    [InlineData("pads", new long[] { 0, 0, -1, 0 }, "'pads' value -1")]
+    [InlineData("dilations", new long[] { 1L << 40, 1 }, "'dilations' value 1099511627776")]
+    [InlineData("kernel_shape", new long[] { 9, 2 }, "does not fit spatial axis 0 of size 4")]
+    public void PoolingWindowErrorsNameTheNode(string attribute, long[] values, string expected)
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(Value("x", 1, 1, 4, 4));
+        g.Output.Add(Value("y", 1, 1, 2, 2));
+        var pool = Node("pool", "MaxPool", ["x"], ["y"]);
+        var kernel = new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } };
+        if (attribute == "kernel_shape") kernel.Ints.Clear();
+        else
+        {
+            var a = new AttributeProto { Name = attribute, Type = AttributeProto.Types.AttributeType.Ints };
+            a.Ints.AddRange(values);
+            pool.Attribute.Add(a);
+        }
+        if (attribute == "kernel_shape") kernel.Ints.AddRange(values);
+        pool.Attribute.Add(kernel);
+        g.Node.Add(pool);
+        var m = new ModelProto { IrVersion = 8, Graph = g };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        var e = Assert.ThrowsAny<CortadoException>(() =>
+        {
+            var session = new Cortado.Graph.InferenceSession(OnnxImporter.Import(OnnxModel.Parse(m.ToByteArray(), "pool.onnx")));
+            session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.Zeros([1, 1, 4, 4]) });
+        });
+        Assert.Contains("'pool'", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnsupportedVersionsAndMissingGraph()
     {
         var m = Valid();

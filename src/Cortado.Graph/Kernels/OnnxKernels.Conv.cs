@@ -11,9 +11,11 @@ public static partial class OnnxKernels
     private static Window MakeWindow(Node n, int[] inSpatial, int[] kernel, bool ceil = false)
     {
         int r = inSpatial.Length;
-        var s = n.GetInts("strides")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, r).ToArray();
-        var d = n.GetInts("dilations")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, r).ToArray();
-        var pads = n.GetInts("pads")?.Select(v => (int)v).ToArray() ?? new int[2 * r];
+        var s = WindowInts(n, "strides", r, 1, 1);
+        var d = WindowInts(n, "dilations", r, 1, 1);
+        var pads = WindowInts(n, "pads", 2 * r, 0, 0);
+        for (int i = 0; i < r; i++)
+            if (kernel[i] < 1) throw new GraphValidationException($"node '{n.Name}' ({n.OpType}): kernel size {kernel[i]} along spatial axis {i} must be at least 1");
         var pb = pads.Take(r).ToArray();
         var pe = pads.Skip(r).ToArray();
         string auto = n.GetString("auto_pad", "NOTSET");
@@ -37,7 +39,31 @@ public static partial class OnnxKernels
                 if (ceil && (o[i] - 1) * s[i] >= inSpatial[i] + pb[i]) o[i]--;
             }
         }
+        long count = 1;
+        for (int i = 0; i < r; i++)
+        {
+            if (o[i] < 1)
+                throw new GraphValidationException($"node '{n.Name}' ({n.OpType}): the window (kernel {kernel[i]}, dilation {d[i]}) does not fit spatial axis {i} of size {inSpatial[i]} with pads {pb[i]}+{pe[i]}");
+            count *= o[i];
+            if (count > int.MaxValue)
+                throw new GraphValidationException($"node '{n.Name}' ({n.OpType}): output spatial size [{string.Join(", ", o.Take(i + 1))}…] exceeds {int.MaxValue} elements");
+        }
         return new Window(inSpatial, kernel, s, d, pb, pe, o);
+    }
+
+    // A window attribute of `length` values, each at least `min` and small enough that sums of sizes stay
+    // in int range; `fill` when absent.
+    private static int[] WindowInts(Node n, string name, int length, int min, int fill)
+    {
+        var v = n.GetInts(name);
+        if (v == null) return Enumerable.Repeat(fill, length).ToArray();
+        if (v.Length != length)
+            throw new GraphValidationException($"node '{n.Name}' ({n.OpType}): attribute '{name}' has {v.Length} values, expected {length}");
+        const long Max = 1 << 24;
+        foreach (var x in v)
+            if (x < min || x > Max)
+                throw new GraphValidationException($"node '{n.Name}' ({n.OpType}): attribute '{name}' value {x} is outside {min} … {Max}");
+        return v.Select(x => (int)x).ToArray();
     }
 
     private static void RegisterConv(Dictionary<string, KernelFn> t)
