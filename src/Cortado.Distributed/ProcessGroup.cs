@@ -420,6 +420,19 @@ public sealed unsafe class ProcessGroup : IDisposable
             if (p != Rank && Volatile.Read(ref _peerJoined[p]) < w.Seq)
                 return new RankFailureException(p,
                     $"rank {p} did not join collective #{w.Seq} ({w.Name}) within {Options.FaultTimeout.TotalSeconds:0.#} s (it has joined {_peerJoined[p]}); stopping rank {Rank}");
+        // Every peer joined it: one that has gone silent since (it died inside the collective) is the cause.
+        long now = Stopwatch.GetTimestamp();
+        int silent = -1;
+        var longest = TimeSpan.Zero;
+        for (int p = 0; p < Size; p++)
+        {
+            if (p == Rank || _peerFinished[p]) continue;
+            var quiet = Stopwatch.GetElapsedTime(_lastHeard[p], now);
+            if (quiet > longest) (longest, silent) = (quiet, p);
+        }
+        if (silent >= 0 && longest > 3 * HeartbeatInterval())
+            return new RankFailureException(silent,
+                $"rank {silent} stopped answering: no heartbeat for {longest.TotalSeconds:0.#} s while collective #{w.Seq} ({w.Name}) waited {Options.FaultTimeout.TotalSeconds:0.#} s (it died or is frozen); stopping rank {Rank}");
         return new RankFailureException(-1, $"collective #{w.Seq} ({w.Name}) did not complete within {Options.FaultTimeout.TotalSeconds:0.#} s although every rank joined it; stopping rank {Rank}");
     }
 

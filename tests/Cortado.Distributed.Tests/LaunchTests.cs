@@ -109,8 +109,8 @@ public class LaunchTests
         double seconds = clock.Elapsed.TotalSeconds;
         Assert.NotEqual(0, p.ExitCode);
         var err = stderr.Result;
-        Assert.Contains("error: rank 1 stopped answering", err);
-        Assert.Contains("launch: rank 1 ended without reporting an exit status", err);
+        Assert.True(err.Contains("error: rank 1 stopped answering", StringComparison.Ordinal), "the survivor did not name rank 1:\n" + err);
+        Assert.True(err.Contains("launch: rank 1 ended without reporting an exit status", StringComparison.Ordinal), "the launcher did not name rank 1:\n" + err);
         Assert.InRange(seconds, 3.5, 20);
         Assert.DoesNotContain("\"ranks\"", stdout.Result); // the run did not finish
 
