@@ -22,7 +22,10 @@ public static partial class OnnxKernels
         var o = new int[r];
         for (int i = 0; i < r; i++)
         {
-            int ext = d[i] * (kernel[i] - 1) + 1;
+            long extent = (long)d[i] * (kernel[i] - 1) + 1;
+            if (extent > 1 << 28)
+                throw new GraphValidationException($"node '{n.Name}' ({n.OpType}): the dilated kernel spans {extent} elements along spatial axis {i}");
+            int ext = (int)extent;
             if (auto is "SAME_UPPER" or "SAME_LOWER")
             {
                 o[i] = (inSpatial[i] + s[i] - 1) / s[i];
