@@ -4,36 +4,12 @@ using Cortado.Onnx;
 using Google.Protobuf;
 using Onnx;
 using Xunit;
+using static Cortado.Onnx.Tests.OnnxProtoBuilder;
 
 namespace Cortado.Onnx.Tests;
 
 public class ImporterTests
 {
-    private static ValueInfoProto Value(string name, int elemType, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = elemType, Shape = shape } } };
-    }
-
-    private static NodeProto Node(string op, string[] ins, string[] outs, params AttributeProto[] attrs)
-    {
-        var n = new NodeProto { OpType = op };
-        n.Input.AddRange(ins);
-        n.Output.AddRange(outs);
-        n.Attribute.AddRange(attrs);
-        return n;
-    }
-
-    private static AttributeProto Ints(string name, params long[] v)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(v);
-        return a;
-    }
-
-    private static AttributeProto Int(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
-
     private static ModelProto Model(int opset, GraphProto g)
     {
         var m = new ModelProto { IrVersion = 6, Graph = g };

@@ -5,6 +5,7 @@ using Cortado.Graph;
 using Google.Protobuf;
 using Onnx;
 using Xunit;
+using static Cortado.Onnx.Tests.OnnxProtoBuilder;
 using IrGraph = Cortado.Graph.Graph;
 
 namespace Cortado.Onnx.Tests;
@@ -16,33 +17,6 @@ public sealed class ModelFuzzTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     // ---- seed models -----------------------------------------------------------------------------
-
-    private static ValueInfoProto Value(string name, int elemType, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = elemType, Shape = shape } } };
-    }
-
-    private static NodeProto Node(string name, string op, string[] inputs, string[] outputs, params AttributeProto[] attrs)
-    {
-        var n = new NodeProto { Name = name, OpType = op };
-        n.Input.AddRange(inputs);
-        n.Output.AddRange(outputs);
-        n.Attribute.AddRange(attrs);
-        return n;
-    }
-
-    private static AttributeProto Ints(string name, params long[] v)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(v);
-        return a;
-    }
-
-    private static AttributeProto Int(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
-
-    private static AttributeProto Float(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
 
     private static TensorProto Floats(string name, Random rng, params long[] dims)
     {
@@ -84,13 +58,13 @@ public sealed class ModelFuzzTests : IDisposable
         g.Initializer.Add(variance);
         g.Initializer.Add(Floats("w2", rng, 3, 18));
         g.Initializer.Add(Floats("b2", rng, 3));
-        g.Node.Add(Node("conv", "Conv", ["x", "w", "b"], ["c"], Ints("pads", 1, 1, 1, 1), Ints("kernel_shape", 3, 3)));
-        g.Node.Add(Node("bn", "BatchNormalization", ["c", "scale", "shift", "mean", "var"], ["n"], Float("epsilon", 1e-5f)));
-        g.Node.Add(Node("relu", "Relu", ["n"], ["r"]));
-        g.Node.Add(Node("pool", "MaxPool", ["r"], ["p"], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
-        g.Node.Add(Node("flat", "Flatten", ["p"], ["f"], Int("axis", 1)));
-        g.Node.Add(Node("fc", "Gemm", ["f", "w2", "b2"], ["z"], Int("transB", 1)));
-        g.Node.Add(Node("soft", "Softmax", ["z"], ["y"], Int("axis", -1)));
+        g.Node.Add(Named("conv", "Conv", ["x", "w", "b"], ["c"], Ints("pads", 1, 1, 1, 1), Ints("kernel_shape", 3, 3)));
+        g.Node.Add(Named("bn", "BatchNormalization", ["c", "scale", "shift", "mean", "var"], ["n"], Float("epsilon", 1e-5f)));
+        g.Node.Add(Named("relu", "Relu", ["n"], ["r"]));
+        g.Node.Add(Named("pool", "MaxPool", ["r"], ["p"], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
+        g.Node.Add(Named("flat", "Flatten", ["p"], ["f"], Int("axis", 1)));
+        g.Node.Add(Named("fc", "Gemm", ["f", "w2", "b2"], ["z"], Int("transB", 1)));
+        g.Node.Add(Named("soft", "Softmax", ["z"], ["y"], Int("axis", -1)));
         return Wrap(g);
     }
 
@@ -109,15 +83,15 @@ public sealed class ModelFuzzTests : IDisposable
         g.Initializer.Add(Int64s("raxes", [1], 1));
         g.Initializer.Add(Int64s("uaxes", [0], 1));
         g.Initializer.Add(Int64s("eshape", [2, 3], 2));
-        g.Node.Add(Node("tr", "Transpose", ["x"], ["t"], Ints("perm", 0, 2, 1)));
-        g.Node.Add(Node("rs", "Reshape", ["t", "shape"], ["r"]));
-        g.Node.Add(Node("sl", "Slice", ["r", "starts", "ends", "axes"], ["s"]));
-        g.Node.Add(Node("cat", "Concat", ["s", "s"], ["c"], Int("axis", 1)));
-        g.Node.Add(Node("ga", "Gather", ["c", "idx"], ["ga"], Int("axis", 0)));
-        g.Node.Add(Node("sum", "ReduceSum", ["ga", "raxes"], ["rs1"], Int("keepdims", 0)));
-        g.Node.Add(Node("un", "Unsqueeze", ["rs1", "uaxes"], ["u"]));
-        g.Node.Add(Node("ex", "Expand", ["u", "eshape"], ["e"]));
-        g.Node.Add(Node("cast", "Cast", ["e"], ["y"], Int("to", (long)TensorProto.Types.DataType.Double)));
+        g.Node.Add(Named("tr", "Transpose", ["x"], ["t"], Ints("perm", 0, 2, 1)));
+        g.Node.Add(Named("rs", "Reshape", ["t", "shape"], ["r"]));
+        g.Node.Add(Named("sl", "Slice", ["r", "starts", "ends", "axes"], ["s"]));
+        g.Node.Add(Named("cat", "Concat", ["s", "s"], ["c"], Int("axis", 1)));
+        g.Node.Add(Named("ga", "Gather", ["c", "idx"], ["ga"], Int("axis", 0)));
+        g.Node.Add(Named("sum", "ReduceSum", ["ga", "raxes"], ["rs1"], Int("keepdims", 0)));
+        g.Node.Add(Named("un", "Unsqueeze", ["rs1", "uaxes"], ["u"]));
+        g.Node.Add(Named("ex", "Expand", ["u", "eshape"], ["e"]));
+        g.Node.Add(Named("cast", "Cast", ["e"], ["y"], Int("to", (long)TensorProto.Types.DataType.Double)));
         return Wrap(g);
     }
 
@@ -132,18 +106,18 @@ public sealed class ModelFuzzTests : IDisposable
         g.Initializer.Add(new TensorProto { Name = "lo", DataType = 1, FloatData = { -0.5f } });
         g.Initializer.Add(new TensorProto { Name = "hi", DataType = 1, FloatData = { 0.5f } });
         g.Initializer.Add(new TensorProto { Name = "cond", DataType = (int)TensorProto.Types.DataType.Bool, Int32Data = { 1 } });
-        g.Node.Add(Node("mm", "MatMul", ["x", "w"], ["m"]));
-        g.Node.Add(Node("add", "Add", ["m", "b"], ["a"]));
-        g.Node.Add(Node("tanh", "Tanh", ["a"], ["t"]));
-        g.Node.Add(Node("mul", "Mul", ["t", "a"], ["p"]));
-        g.Node.Add(Node("clip", "Clip", ["p", "lo", "hi"], ["c"]));
+        g.Node.Add(Named("mm", "MatMul", ["x", "w"], ["m"]));
+        g.Node.Add(Named("add", "Add", ["m", "b"], ["a"]));
+        g.Node.Add(Named("tanh", "Tanh", ["a"], ["t"]));
+        g.Node.Add(Named("mul", "Mul", ["t", "a"], ["p"]));
+        g.Node.Add(Named("clip", "Clip", ["p", "lo", "hi"], ["c"]));
         var thenG = new GraphProto { Name = "then" };
         thenG.Output.Add(Value("tout", 1, 2, 3));
-        thenG.Node.Add(Node("id", "Identity", ["c"], ["tout"]));
+        thenG.Node.Add(Named("id", "Identity", ["c"], ["tout"]));
         var elseG = new GraphProto { Name = "else" };
         elseG.Output.Add(Value("eout", 1, 2, 3));
-        elseG.Node.Add(Node("neg", "Neg", ["c"], ["eout"]));
-        g.Node.Add(Node("if", "If", ["cond"], ["y"],
+        elseG.Node.Add(Named("neg", "Neg", ["c"], ["eout"]));
+        g.Node.Add(Named("if", "If", ["cond"], ["y"],
             new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = thenG },
             new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = elseG }));
         return Wrap(g);
