@@ -1,6 +1,7 @@
 // Fused optimizer updates: one pass over parameter, gradient and state instead of a chain of tensor ops.
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Cortado.Cpu.Kernels;
 using Cortado.Threading;
 
 namespace Cortado.Cpu;
@@ -35,7 +36,7 @@ public sealed partial class CpuBackend
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = ps.Length, j = 0;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
             Vector<T> vb1 = new(b1), vc1 = new(c1), vb2 = new(b2), vc2 = new(c2), ve = new(e), vs2 = new(s2), vstep = new(step);
             for (; j + Vector<T>.Count <= n; j += Vector<T>.Count)
@@ -82,7 +83,7 @@ public sealed partial class CpuBackend
     private static void SgdRange<T>(Span<T> ps, ReadOnlySpan<T> gs, Span<T> bs, T mu, T damp, T rate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = ps.Length, j = 0;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
             Vector<T> vmu = new(mu), vd = new(damp), vr = new(rate);
             for (; j + Vector<T>.Count <= n; j += Vector<T>.Count)

@@ -2,6 +2,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using Cortado.Backends;
+using Cortado.Cpu.Kernels;
 using Cortado.Threading;
 
 namespace Cortado.Cpu.Conv;
@@ -33,7 +34,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
     private static void Axpy(T* dst, T* src, int stride, int count, T w)
     {
         int i = 0;
-        if (stride == 1 && Vector.IsHardwareAccelerated)
+        if (stride == 1 && VectorPaths.Enabled && Vector.IsHardwareAccelerated)
         {
             var vw = new Vector<T>(w);
             for (; i + Vector<T>.Count <= count; i += Vector<T>.Count)
@@ -60,7 +61,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
     {
         int i = 0;
         T sum = T.Zero;
-        if (stride == 1 && Vector.IsHardwareAccelerated && count >= Vector<T>.Count)
+        if (stride == 1 && VectorPaths.Enabled && Vector.IsHardwareAccelerated && count >= Vector<T>.Count)
         {
             var acc = Vector<T>.Zero;
             for (; i + Vector<T>.Count <= count; i += Vector<T>.Count) acc += Vector.Load(a + i) * Vector.Load(b + i);

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Cortado.Backends;
+using Cortado.Cpu.Kernels;
 
 namespace Cortado.Cpu.Conv;
 
@@ -100,7 +101,7 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
     private static void Copy(T* src, T* dst, int count)
     {
         int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
             for (; i + Vector<T>.Count <= count; i += Vector<T>.Count) Vector.Load(src + i).Store(dst + i);
         for (; i < count; i++) dst[i] = src[i];
     }
@@ -126,7 +127,7 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
     private static void AddTo(T* src, T* dst, int count)
     {
         int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
             for (; i + Vector<T>.Count <= count; i += Vector<T>.Count) (Vector.Load(dst + i) + Vector.Load(src + i)).Store(dst + i);
         for (; i < count; i++) dst[i] += src[i];
     }

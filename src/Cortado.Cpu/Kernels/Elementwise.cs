@@ -45,7 +45,7 @@ internal static class Loops
     public static void Map<T, TOp>(ReadOnlySpan<T> x, Span<T> y, TOp op) where T : unmanaged where TOp : struct, IUnaryOperator<T>
     {
         int n = x.Length, i = 0;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && n >= Vector<T>.Count)
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated && Vector<T>.IsSupported && n >= Vector<T>.Count)
         {
             ref T xr = ref MemoryMarshal.GetReference(x);
             ref T yr = ref MemoryMarshal.GetReference(y);

@@ -65,7 +65,7 @@ internal static class RecurrentKernels<T> where T : unmanaged, IFloatingPointIee
                 Span<T> di = dg[..H], df = dg.Slice(H, H), dgg = dg.Slice(2 * H, H), dgo = dg.Slice(3 * H, H);
                 Span<T> cp = cPrev.Row(r), dhr = dh.Row(r), dcr = dc.Row(r);
                 int j = 0;
-                if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+                if (VectorPaths.Enabled && Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
                 {
                     var one = Vector<T>.One;
                     for (; j + Vector<T>.Count <= H; j += Vector<T>.Count)
@@ -137,7 +137,7 @@ internal static class RecurrentKernels<T> where T : unmanaged, IFloatingPointIee
             Span<T> axr = ax[..H], axz = ax.Slice(H, H), axn = ax.Slice(2 * H, H);
             Span<T> ahr = ah[..H], ahz = ah.Slice(H, H), ahn = ah.Slice(2 * H, H);
             int j = 0;
-            if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+            if (VectorPaths.Enabled && Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
             {
                 var one = Vector<T>.One;
                 for (; j + Vector<T>.Count <= H; j += Vector<T>.Count)
@@ -193,7 +193,7 @@ internal static class RecurrentKernels<T> where T : unmanaged, IFloatingPointIee
         {
             Span<T> hr = h.Row(r), d = dh.Row(r), dg = dGates.Row(r);
             int j = 0;
-            if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+            if (VectorPaths.Enabled && Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
             {
                 var one = Vector<T>.One;
                 for (; j + Vector<T>.Count <= H; j += Vector<T>.Count)
