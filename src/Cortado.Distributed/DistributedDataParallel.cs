@@ -151,7 +151,7 @@ public sealed class DistributedDataParallel : IDisposable
 
     private void Launch(Bucket b)
     {
-        b.Pack();
+        using (Tracing.Span("pack gradients", "compute")) b.Pack();
         b.Work = Options.Deterministic
             ? Group.AllGatherAsync(b.Flat, b.Gathered!, $"allgather bucket {b.Index}")
             : Group.AllReduceAsync(b.Flat, ReduceOp.Sum, $"allreduce bucket {b.Index}");
@@ -176,6 +176,7 @@ public sealed class DistributedDataParallel : IDisposable
         foreach (var b in _buckets)
         {
             b.Work!.Wait();
+            using var averaging = Tracing.Span("average gradients", "compute");
             if (Options.Deterministic) b.SumGathered(Group.Size);
             b.Unpack(Group.Size);
         }
