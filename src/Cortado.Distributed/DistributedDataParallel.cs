@@ -195,7 +195,11 @@ public sealed class DistributedDataParallel : IDisposable
     /// <summary>Unhooks the parameters.</summary>
     public void Dispose()
     {
-        foreach (var (_, p) in _named) p.GradReady -= OnGradReady;
+        foreach (var (_, p) in _named)
+        {
+            p.GradReady -= OnGradReady;
+            if (p.GradBuffer != null && _where.TryGetValue(p, out var at) && ReferenceEquals(p.GradBuffer, at.bucket.Views[at.slot])) p.GradBuffer = null;
+        }
     }
 
     private sealed class Bucket(int index, DType dtype)
@@ -210,6 +214,8 @@ public sealed class DistributedDataParallel : IDisposable
         public long Bytes;
         public int Elements;
         public Tensor Flat = null!;
+        // Each parameter's slice of Flat: its gradient buffer, so backward writes gradients straight into the bucket.
+        public readonly List<Tensor> Views = [];
         public Tensor? Gathered;
         public CommWork? Work;
 
@@ -226,6 +232,16 @@ public sealed class DistributedDataParallel : IDisposable
         {
             Flat = Tensor.Zeros([Elements], DType);
             if (deterministic) Gathered = Tensor.Zeros([world, Elements], DType);
+            using (Autograd.NoGradScope())
+            {
+                for (int i = 0; i < Params.Count; i++)
+                {
+                    var view = Flat.Slice(0, Offsets[i], Offsets[i] + Params[i].Numel).Reshape(Params[i].Dims);
+                    Views.Add(view);
+                    // Only a true view into Flat can stand in for the copy into the bucket.
+                    if (ReferenceEquals(view.Storage, Flat.Storage) && view.IsContiguous) Params[i].GradBuffer = view;
+                }
+            }
             Ready = new bool[Params.Count];
             Pending = Params.Count;
         }
@@ -242,6 +258,7 @@ public sealed class DistributedDataParallel : IDisposable
             for (int i = 0; i < Params.Count; i++)
             {
                 var g = Params[i].Grad ?? throw new DistributedException($"parameter '{Names[i]}' was reported ready without a gradient");
+                if (ReferenceEquals(g, Views[i])) continue; // backward wrote it into the bucket already
                 if (DType == DType.Float32) g.Contiguous().AsSpan<float>().CopyTo(Flat.AsSpan<float>().Slice(Offsets[i], Params[i].Numel));
                 else g.Contiguous().AsSpan<double>().CopyTo(Flat.AsSpan<double>().Slice(Offsets[i], Params[i].Numel));
             }
@@ -271,7 +288,8 @@ public sealed class DistributedDataParallel : IDisposable
             for (int i = 0; i < Params.Count; i++)
             {
                 var p = Params[i];
-                // The gradient autograd accumulated belongs to the parameter: overwrite it rather than allocate anew.
+                // The averaged gradient goes into the parameter's own gradient tensor (usually its slice of the
+                // bucket, averaged in place) rather than a new one.
                 var g = p.Grad is { IsContiguous: true } own && own.DType == DType && own.Numel == p.Numel ? own : Tensor.Zeros(p.Dims, DType);
                 if (DType == DType.Float32)
                     TensorPrimitives.Divide(Flat.AsSpan<float>().Slice(Offsets[i], p.Numel), (float)world, g.AsSpan<float>());

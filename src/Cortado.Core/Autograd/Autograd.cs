@@ -135,8 +135,9 @@ public static class Autograd
     private static void Accumulate(Tensor leaf, Tensor g)
     {
         // Hooks on leaves (e.g. gradient bucketing in distributed training) see each accumulated gradient.
-        // The first gradient is copied: an op may hand the same tensor to several inputs.
-        if (leaf.Grad == null) leaf.Grad = g.Clone();
+        // The first gradient is copied (into the leaf's gradient buffer when it has one): an op may hand the
+        // same tensor to several inputs.
+        if (leaf.Grad == null) leaf.Grad = leaf.GradBuffer is { } buffer ? buffer.CopyFrom(g) : g.Clone();
         else leaf.Grad = leaf.Grad.Add(g);
         leaf.OnGradAccumulated();
     }

@@ -30,6 +30,28 @@ public sealed partial class Tensor
     /// <summary>Accumulated gradient of a leaf tensor after <see cref="Backward"/>; null before.</summary>
     public Tensor? Grad { get; set; }
 
+    private Tensor? _gradBuffer;
+
+    /// <summary>
+    /// Where a backward pass writes this leaf's gradient when <see cref="Grad"/> is null: a contiguous tensor of
+    /// the same shape and dtype that becomes <see cref="Grad"/>. Null (the default) makes a new tensor.
+    /// Data-parallel training points it into its gradient buckets, so gradients land where they are
+    /// reduced (PyTorch's <c>gradient_as_bucket_view</c>); a <see cref="Grad"/> kept from an earlier
+    /// step is then overwritten by the next backward pass. Accumulating onto an existing gradient
+    /// still makes a new tensor.
+    /// </summary>
+    public Tensor? GradBuffer
+    {
+        get => _gradBuffer;
+        set
+        {
+            if (value != null && (value.DType != DType || !value.IsContiguous || !ShapeUtil.Equal(value.Shape, Shape)))
+                throw new ShapeMismatchException(
+                    $"a gradient buffer must be a contiguous {DType} tensor of shape {ShapeUtil.Format(Shape)}; got {value.DType} {ShapeUtil.Format(value.Shape)}{(value.IsContiguous ? "" : ", not contiguous")}");
+            _gradBuffer = value;
+        }
+    }
+
     /// <summary>The tape node that produced this tensor; null for leaves.</summary>
     public GradNode? GradFn { get; internal set; }
 
