@@ -87,6 +87,11 @@ public sealed class RecurrentLayerOp(RecurrentCell cell, bool reverse, bool hasB
         return dt;
     }
 
+    // The sequence, initial states and weights, contiguous: x, h0, c0 (LSTM only), W_ih, W_hh.
+    private (Tensor x, Tensor h0, Tensor? c0, Tensor wih, Tensor whh) Operands(Tensor[] inputs) =>
+        (inputs[0].Contiguous(), inputs[1].Contiguous(), IsLstm ? inputs[2].Contiguous() : null,
+         inputs[WIh].Contiguous(), inputs[WIh + 1].Contiguous());
+
     // Row t of a [T, B, width] buffer as a contiguous [B, width] view.
     private static Tensor Row(Tensor buf, int t, int batch, int width) =>
         new(buf.Storage, [batch, width], [width, 1], buf.Offset + t * batch * width);
@@ -97,11 +102,7 @@ public sealed class RecurrentLayerOp(RecurrentCell cell, bool reverse, bool hasB
         var shape = InferShape(inputs.Select(t => t.Dims).ToArray());
         var dt = ComputeType(inputs);
         var be = Backend.Current;
-        var x = inputs[0].Contiguous();
-        var h0 = inputs[1].Contiguous();
-        var c0 = IsLstm ? inputs[2].Contiguous() : null;
-        var wih = inputs[WIh].Contiguous();
-        var whh = inputs[WIh + 1].Contiguous();
+        var (x, h0, c0, wih, whh) = Operands(inputs);
         int T = x.Size(0), B = x.Size(1), I = x.Size(2), H = h0.Size(1), G = GateCount, GH = G * H;
         var y = Tensor.Empty(dt, shape);
         var gates = Tensor.Empty(dt, T, B, GH);
@@ -160,11 +161,7 @@ public sealed class RecurrentLayerOp(RecurrentCell cell, bool reverse, bool hasB
         var gates = _gates ?? throw new CortadoException($"{Where}: backward before forward");
         var dt = output.DType;
         var be = Backend.Current;
-        var x = inputs[0].Contiguous();
-        var h0 = inputs[1].Contiguous();
-        var c0 = IsLstm ? inputs[2].Contiguous() : null;
-        var wih = inputs[WIh].Contiguous();
-        var whh = inputs[WIh + 1].Contiguous();
+        var (x, h0, c0, wih, whh) = Operands(inputs);
         var gy = gradOutput.Cast(dt).Contiguous();
         int T = x.Size(0), B = x.Size(1), I = x.Size(2), H = h0.Size(1), G = GateCount, GH = G * H;
 
