@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Onnx;
 using Xunit;
+using static Cortado.Onnx.Tests.OnnxProtoBuilder;
 
 namespace Cortado.Onnx.Tests;
 
@@ -12,38 +13,15 @@ public sealed class HostileModelTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static ValueInfoProto Value(string name, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
-    }
-
-    private static NodeProto Node(string name, string op, string[] inputs, string[] outputs)
-    {
-        var n = new NodeProto { Name = name, OpType = op };
-        n.Input.AddRange(inputs);
-        n.Output.AddRange(outputs);
-        return n;
-    }
-
-    private static TensorProto FloatTensor(string name, float[] values, params long[] dims)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        t.Dims.AddRange(dims);
-        t.FloatData.AddRange(values);
-        return t;
-    }
-
     // x → Relu → h; h + W → y, with W a 2×2 initializer.
     private static ModelProto Valid()
     {
         var g = new GraphProto { Name = "g" };
-        g.Input.Add(Value("x", 2, 2));
-        g.Output.Add(Value("y", 2, 2));
+        g.Input.Add(Value("x", 1, 2, 2));
+        g.Output.Add(Value("y", 1, 2, 2));
         g.Initializer.Add(FloatTensor("W", [1, 2, 3, 4], 2, 2));
-        g.Node.Add(Node("relu", "Relu", ["x"], ["h"]));
-        g.Node.Add(Node("add", "Add", ["h", "W"], ["y"]));
+        g.Node.Add(Named("relu", "Relu", ["x"], ["h"]));
+        g.Node.Add(Named("add", "Add", ["h", "W"], ["y"]));
         var m = new ModelProto { IrVersion = 8, ProducerName = "hostile-test", ProducerVersion = "1", Graph = g };
         m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
         return m;
@@ -72,7 +50,7 @@ public sealed class HostileModelTests : IDisposable
     {
         var m = Valid();
         m.Graph.Input[0].Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimParam = "batch" };
-        m.Graph.Node.Add(Node("relu2", "Relu", ["y"], ["z"]));
+        m.Graph.Node.Add(Named("relu2", "Relu", ["y"], ["z"]));
         m.Graph.Output[0].Name = "z";
         var info = OnnxModel.Summarize(OnnxModel.Parse(m.ToByteArray(), "m"));
         Assert.Equal(["batch", "2"], info.Inputs[0].Shape!);
@@ -156,9 +134,9 @@ public sealed class HostileModelTests : IDisposable
     public void PoolingWindowErrorsNameTheNode(string attribute, long[] values, string expected)
     {
         var g = new GraphProto { Name = "g" };
-        g.Input.Add(Value("x", 1, 1, 4, 4));
-        g.Output.Add(Value("y", 1, 1, 2, 2));
-        var pool = Node("pool", "MaxPool", ["x"], ["y"]);
+        g.Input.Add(Value("x", 1, 1, 1, 4, 4));
+        g.Output.Add(Value("y", 1, 1, 1, 2, 2));
+        var pool = Named("pool", "MaxPool", ["x"], ["y"]);
         var kernel = new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } };
         if (attribute == "kernel_shape") kernel.Ints.Clear();
         else
@@ -212,7 +190,7 @@ public sealed class HostileModelTests : IDisposable
         Assert.Contains("'ghost'", e.Message, StringComparison.Ordinal);
 
         m = Valid();
-        m.Graph.Node.Add(Node("dup", "Relu", ["x"], ["h"]));
+        m.Graph.Node.Add(Named("dup", "Relu", ["x"], ["h"]));
         e = Rejects(m);
         Assert.Contains("'h'", e.Message, StringComparison.Ordinal);
         Assert.Contains("'relu'", e.Message, StringComparison.Ordinal);

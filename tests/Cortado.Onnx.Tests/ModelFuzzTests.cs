@@ -18,13 +18,13 @@ public sealed class ModelFuzzTests : IDisposable
 
     // ---- seed models -----------------------------------------------------------------------------
 
+    // A float32 initializer of uniform values in [-1, 1).
     private static TensorProto Floats(string name, Random rng, params long[] dims)
     {
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        t.Dims.AddRange(dims);
         long n = dims.Aggregate(1L, (a, b) => a * b);
-        for (long i = 0; i < n; i++) t.FloatData.Add((float)(rng.NextDouble() * 2 - 1));
-        return t;
+        var values = new float[n];
+        for (long i = 0; i < n; i++) values[i] = (float)(rng.NextDouble() * 2 - 1);
+        return FloatTensor(name, values, dims);
     }
 
     private static TensorProto Int64s(string name, long[] values, params long[] dims)

@@ -26,6 +26,15 @@ internal static class OnnxProtoBuilder
         return n;
     }
 
+    /// <summary>A float32 initializer holding <paramref name="values"/>.</summary>
+    public static TensorProto FloatTensor(string name, float[] values, params long[] dims)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims);
+        t.FloatData.AddRange(values);
+        return t;
+    }
+
     public static AttributeProto Ints(string name, params long[] v)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
