@@ -4,6 +4,7 @@
 # throughput of each, the speed-up, and the share of communication hidden by overlap. The independent
 # processes exchange nothing: their speed-up is what this machine allows N training processes before any
 # communication. Needs Open MPI (openmpi-bin).
+# BUCKET_MB may list several sizes (e.g. 25,4): each round then runs the N ranks once per size.
 # Usage: bench/compare-scaling.sh [WORKLOAD] [RANKS] [THREADS] [ROUNDS] [STEPS] [BUCKET_MB]   e.g. bench/compare-scaling.sh resnet18 2 1 3 8 25
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -12,7 +13,7 @@ ranks=${2:-2}
 threads=${3:-1}
 rounds=${4:-3}
 steps=${5:-8}
-bucket=${6:-25}
+buckets=${6:-default}
 out=$(mktemp)
 "$root/cortado" info --help >/dev/null  # builds the tool once, outside the timed runs
 for ((r = 0; r < rounds; r++)); do
@@ -21,7 +22,10 @@ for ((r = 0; r < rounds; r++)); do
     "$root/cortado" bench train --workload "$workload" --threads "$threads" --steps "$steps" --json | tail -1 | sed "s/^/apart$r /" >>"$out" &
   done
   wait
-  "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" --bucket-mb "$bucket" --json | tail -1 | sed 's/^/multi /' >>"$out"
+  for bucket in ${buckets//,/ }; do
+    if [[ $bucket == default ]]; then extra=(); else extra=(--bucket-mb "$bucket"); fi
+    "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" "${extra[@]}" --json | tail -1 | sed "s/^/multi:$bucket /" >>"$out"
+  done
 done
 python3 - "$out" <<'PY'
 import json, statistics, sys
@@ -31,23 +35,26 @@ for line in open(sys.argv[1]):
     try: j = json.loads(js)
     except ValueError: continue
     runs.setdefault(who, []).append(j)
-one, many = runs.get('single', []), runs.get('multi', [])
+one = runs.get('single', [])
+multis = {k.partition(':')[2]: v for k, v in runs.items() if k.startswith('multi:')}
 # Independent processes of one round run together: their summed throughput is that round's figure.
 apart = [sum(j['items_per_s'] for j in v) for k, v in runs.items() if k.startswith('apart')]
-if not one or not many: sys.exit("missing results: " + repr(runs))
+if not one or not multis: sys.exit("missing results: " + repr(runs))
 t1 = statistics.median(j['items_per_s'] for j in one)
-tn = statistics.median(j['items_per_s'] for j in many)
 s1 = statistics.median(j['step_ms'] for j in one)
-sn = statistics.median(j['step_ms'] for j in many)
-comm = statistics.median(j['communication_ms_per_step'] for j in many)
-hidden = statistics.median(j['hidden_share'] for j in many)
-ranks = many[0]['ranks']
+ranks = next(iter(multis.values()))[0]['ranks']
 print(f"workload {one[0]['workload']}, {one[0]['threads']} thread(s) per rank, {len(one)} rounds (medians)")
 print(f"  1 rank : {s1:8.1f} ms/step {t1:9.1f} items/s")
 if apart:
     ta = statistics.median(apart)
     print(f"  {ranks} independent one-rank processes at once: {ta:9.1f} items/s   speed-up {ta / t1:.2f}x (no communication)")
-print(f"  {ranks} ranks: {sn:8.1f} ms/step {tn:9.1f} items/s   speed-up {tn / t1:.2f}x ({tn / t1 / ranks:.0%} efficiency)")
-print(f"  communication {comm:.1f} ms/step, {hidden:.0%} of it hidden behind the backward pass")
+for bucket, many in multis.items():
+    tn = statistics.median(j['items_per_s'] for j in many)
+    sn = statistics.median(j['step_ms'] for j in many)
+    comm = statistics.median(j['communication_ms_per_step'] for j in many)
+    hidden = statistics.median(j['hidden_share'] for j in many)
+    label = "default buckets" if bucket == "default" else f"{bucket} MB buckets"
+    print(f"  {ranks} ranks, {label}: {sn:8.1f} ms/step {tn:9.1f} items/s   speed-up {tn / t1:.2f}x ({tn / t1 / ranks:.0%} efficiency)")
+    print(f"    communication {comm:.1f} ms/step, {hidden:.0%} of it hidden behind the backward pass")
 PY
 rm -f "$out"

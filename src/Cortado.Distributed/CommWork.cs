@@ -14,6 +14,7 @@ public sealed class CommWork
     private readonly ManualResetEventSlim _done = new();
     private readonly List<GCHandle> _pins = [];
     private Exception? _error;
+    private ProcessGroup? _group;
 
     internal CommWork(CommKind kind, string name, Tensor? tensor, Tensor? output, MpiType type, ReduceOp op, int root)
     {
@@ -44,9 +45,17 @@ public sealed class CommWork
     /// <summary>Blocks until the collective has finished; throws <see cref="RankFailureException"/> when a peer failed.</summary>
     public void Wait()
     {
-        _done.Wait();
+        if (!_done.IsSet)
+        {
+            // While a caller is blocked here its core is free: the communication thread polls MPI without pausing.
+            _group?.WaiterArrived();
+            try { _done.Wait(); }
+            finally { _group?.WaiterLeft(); }
+        }
         if (_error != null) throw _error is RankFailureException r ? new RankFailureException(r.Rank, r.Message) : new DistributedException(_error.Message, _error);
     }
+
+    internal void Attach(ProcessGroup group) => _group = group;
 
     internal nint Pin(Tensor t)
     {

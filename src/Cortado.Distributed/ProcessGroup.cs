@@ -47,7 +47,9 @@ public sealed record DistributedOptions
 /// <para><b>Threading.</b> One communication thread initialises MPI and makes every MPI call
 /// (MPI_THREAD_FUNNELED): callers enqueue collectives and get a <see cref="CommWork"/> back, so
 /// gradients are reduced while the caller's thread goes on with the backward pass. The thread drives
-/// Open MPI's progress by testing outstanding requests every ~100 µs and sleeps otherwise.</para>
+/// Open MPI's progress by testing outstanding requests every ~100 µs while the callers compute, without
+/// pause while a caller is blocked in <see cref="CommWork.Wait"/> (its core is idle then), and sleeps when
+/// nothing is outstanding.</para>
 /// <para><b>Faults.</b> Every rank sends a heartbeat carrying the number of collectives it has joined to
 /// every other rank about ten times per <see cref="DistributedOptions.FaultTimeout"/>. A peer is declared
 /// failed when nothing was heard from it for the timeout (it died or is frozen), or when a collective has
@@ -60,6 +62,8 @@ public sealed record DistributedOptions
 public sealed unsafe class ProcessGroup : IDisposable
 {
     private const int HeartbeatTag = 7301;
+    private const int MinPollMicros = 100, MaxPollMicros = 1000;
+    private static readonly TimeSpan SpinLimit = TimeSpan.FromMilliseconds(20);
     private static ProcessGroup? _world;
     private static readonly object WorldGate = new();
 
@@ -74,6 +78,7 @@ public sealed unsafe class ProcessGroup : IDisposable
     private volatile RankFailureException? _failure;
     private nint _comm, _hbComm;
     private long _submitted;
+    private int _waiters;
 
     // Heartbeat state, touched only by the communication thread.
     private long[][] _hbSend = [], _hbRecv = [];
@@ -205,6 +210,10 @@ public sealed unsafe class ProcessGroup : IDisposable
         }
     }
 
+    internal void WaiterArrived() => Interlocked.Increment(ref _waiters);
+
+    internal void WaiterLeft() => Interlocked.Decrement(ref _waiters);
+
     private MpiType CheckBuffer(Tensor t, string what)
     {
         ArgumentNullException.ThrowIfNull(t);
@@ -224,6 +233,7 @@ public sealed unsafe class ProcessGroup : IDisposable
         var f = _failure;
         if (f != null) throw new RankFailureException(f.Rank, f.Message);
         w.Queued = Stopwatch.GetTimestamp();
+        w.Attach(this);
         lock (_queue) _queue.Enqueue(w);
         _wake.Release();
         return w;
@@ -247,13 +257,31 @@ public sealed unsafe class ProcessGroup : IDisposable
 
         try
         {
+            int pause = MinPollMicros;
+            long lastMove = Stopwatch.GetTimestamp();
             while (true)
             {
-                StartQueued();
-                TestActive();
+                bool moved = StartQueued() | TestActive();
                 if (Size > 1) Heartbeat();
                 if (_stopping && _active.Count == 0 && QueueEmpty()) break;
-                if (_active.Count > 0) NativeSleep.Micros(100);
+                if (_active.Count > 0)
+                {
+                    // While the callers compute, each poll takes their core for a moment: the pause grows from
+                    // 100 µs to 1 ms as long as nothing starts or completes, so a peer that is late to a collective
+                    // costs few wake-ups. Once a caller waits for a result its core is idle, and progress is driven
+                    // without pause (yielding to any runnable thread) until nothing has moved for SpinLimit.
+                    if (moved) lastMove = Stopwatch.GetTimestamp();
+                    if (Volatile.Read(ref _waiters) > 0 && Stopwatch.GetElapsedTime(lastMove) < SpinLimit)
+                    {
+                        Thread.Yield();
+                        pause = MinPollMicros;
+                    }
+                    else
+                    {
+                        pause = moved ? MinPollMicros : Math.Min(2 * pause, MaxPollMicros);
+                        NativeSleep.Micros(pause);
+                    }
+                }
                 else _wake.Wait(HeartbeatInterval());
             }
             FinishMpi();
@@ -359,12 +387,15 @@ public sealed unsafe class ProcessGroup : IDisposable
     private TimeSpan HeartbeatInterval() =>
         TimeSpan.FromTicks(Math.Clamp(Options.FaultTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 20, TimeSpan.TicksPerSecond));
 
-    private void StartQueued()
+    /// <summary>Starts the queued collectives; true when there was one.</summary>
+    private bool StartQueued()
     {
+        bool any = false;
         while (true)
         {
             CommWork? w;
-            lock (_queue) if (!_queue.TryDequeue(out w)) return;
+            lock (_queue) if (!_queue.TryDequeue(out w)) return any;
+            any = true;
             w.Seq = ++_submitted;
             w.Started = Stopwatch.GetTimestamp();
             nint req;
@@ -396,13 +427,16 @@ public sealed unsafe class ProcessGroup : IDisposable
         }
     }
 
-    private void TestActive()
+    /// <summary>Tests the collectives in flight and finishes those that completed; true when one did.</summary>
+    private bool TestActive()
     {
+        bool any = false;
         for (int i = 0; i < _active.Count; i++)
         {
             var w = _active[i];
             if (TestRequest(ref w.Request))
             {
+                any = true;
                 _active.RemoveAt(i--);
                 w.Finish(Size);
                 var sink = Tracing.Sink;
@@ -412,6 +446,7 @@ public sealed unsafe class ProcessGroup : IDisposable
             // Order matters: MPI collectives complete in issue order, so only the oldest can be overdue first.
             if (Stopwatch.GetElapsedTime(w.Started) > Options.FaultTimeout) throw OverdueCollective(w);
         }
+        return any;
     }
 
     private RankFailureException OverdueCollective(CommWork w)
