@@ -37,6 +37,22 @@ public sealed class Graph
         return null;
     }
 
+    /// <summary>
+    /// A copy whose node list, nodes, inputs, outputs, initializer and value-info tables can be rewritten without
+    /// touching this graph. Tensors and subgraphs are shared (passes replace tensors rather than modify them).
+    /// </summary>
+    public Graph Clone()
+    {
+        var g = new Graph { Name = Name };
+        foreach (var n in Nodes) g.Nodes.Add(new Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Domain, n.Version, n.Attributes));
+        g.Inputs.AddRange(Inputs);
+        g.Outputs.AddRange(Outputs);
+        foreach (var (k, v) in Initializers) g.Initializers[k] = v;
+        foreach (var (k, v) in ValueInfos) g.ValueInfos[k] = v;
+        foreach (var (k, v) in Opsets) g.Opsets[k] = v;
+        return g;
+    }
+
     /// <summary>Every op type used, with subgraphs, as "domain.Op" or "Op".</summary>
     public IEnumerable<Node> AllNodes() => Nodes.SelectMany(n => n.Subgraphs.SelectMany(g => g.AllNodes()).Prepend(n));
 }

@@ -12,17 +12,33 @@ public sealed class InferenceSession
 {
     private readonly Dictionary<Graph, ExecutionPlan> _plans = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>Creates a session for <paramref name="graph"/>.</summary>
-    public InferenceSession(Graph graph)
+    /// <summary>
+    /// Creates a session for <paramref name="graph"/>. With <see cref="SessionOptions.Optimize"/> (the default) the
+    /// session optimizes a copy of the graph; <paramref name="graph"/> itself is never modified.
+    /// </summary>
+    public InferenceSession(Graph graph, SessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        Options = options ?? new SessionOptions();
         GraphValidator.Validate(graph);
+        if (Options.Optimize)
+        {
+            graph = graph.Clone();
+            Optimization = Passes.GraphOptimizer.Optimize(graph, Options.DisabledPasses);
+            GraphValidator.Validate(graph);
+        }
         Graph = graph;
         Plan = BuildPlans(graph);
     }
 
-    /// <summary>The graph this session runs.</summary>
+    /// <summary>The graph this session runs (the optimized copy when the session optimizes).</summary>
     public Graph Graph { get; }
+
+    /// <summary>The settings the session was created with.</summary>
+    public SessionOptions Options { get; }
+
+    /// <summary>What the optimization passes changed; null when the session does not optimize.</summary>
+    public Passes.OptimizationReport? Optimization { get; }
 
     /// <summary>The schedule of the main graph.</summary>
     public ExecutionPlan Plan { get; }
@@ -77,6 +93,11 @@ public sealed class InferenceSession
                     throw new DTypeMismatchException($"input '{info.Name}' must be {dt.Name()}, got {t.DType.Name()}");
                 if (info.Shape is { } shape && shape.Count != t.Rank)
                     throw new ShapeMismatchException($"input '{info.Name}' must have rank {shape.Count} {SymDim.Format(shape)}, got shape {ShapeUtil.Format(t.Shape)}");
+                // Fixed dims are part of the model's contract (the passes may have relied on them).
+                if (info.Shape is { } fixedShape)
+                    for (int d = 0; d < t.Rank; d++)
+                        if (fixedShape[d].Value is long want && want != t.Shape[d])
+                            throw new ShapeMismatchException($"input '{info.Name}' must have shape {SymDim.Format(fixedShape)}, got {ShapeUtil.Format(t.Shape)} (dim {d} is {t.Shape[d]}, not {want})");
             }
             else if (!Graph.Initializers.ContainsKey(info.Name))
                 throw new CortadoException($"input '{info.Name}' was not given");

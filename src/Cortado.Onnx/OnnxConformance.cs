@@ -26,10 +26,10 @@ public static class OnnxConformance
     /// Runs the test in <paramref name="dir"/>; never throws for a failing model: every error becomes the result's
     /// reason. A test still running after <paramref name="timeout"/> fails as timed out (its thread is abandoned).
     /// </summary>
-    public static ConformanceResult RunTest(string dir, double? relL2, TimeSpan timeout)
+    public static ConformanceResult RunTest(string dir, double? relL2, TimeSpan timeout, SessionOptions? options = null)
     {
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
-        var task = Task.Factory.StartNew(() => RunUnguarded(dir, relL2), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var task = Task.Factory.StartNew(() => RunUnguarded(dir, relL2, options), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             if (!task.Wait(timeout)) return new ConformanceResult(name, false, $"timed out after {timeout.TotalSeconds:0} s");
@@ -51,11 +51,11 @@ public static class OnnxConformance
     }
 
     // (pass, why): a failure's reason, or for a pass the note that outputs were judged by distribution.
-    private static (bool, string?) RunUnguarded(string dir, double? relL2)
+    private static (bool, string?) RunUnguarded(string dir, double? relL2, SessionOptions? options)
     {
         var (rtol, atol) = Tolerances(dir);
         var graph = OnnxImporter.Load(Path.Combine(dir, "model.onnx"));
-        var session = new InferenceSession(graph);
+        var session = new InferenceSession(graph, options);
         var inputs = graph.RequiredInputs.ToList();
         var sets = Directory.GetDirectories(dir, "test_data_set_*").Order(StringComparer.Ordinal).ToList();
         if (sets.Count == 0) return (false, "no test_data_set_* directories");

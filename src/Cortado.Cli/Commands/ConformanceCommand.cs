@@ -15,7 +15,8 @@ internal static class ConformanceCommand
         var relL2 = new Option<double?>("--rel-l2") { Description = "judge float outputs by relative L2 error ≤ X instead of element-wise tolerance" };
         var timeout = new Option<double>("--timeout") { Description = "seconds a single test may run", DefaultValueFactory = _ => 60 };
         var json = new Option<bool>("--json") { Description = "print one JSON object per test and a JSON summary as the last line" };
-        var cmd = new Command("conformance", "run ONNX backend node tests and report which pass") { dir, filter, relL2, timeout, json };
+        var opt = Common.Optimization();
+        var cmd = new Command("conformance", "run ONNX backend node tests and report which pass") { dir, filter, relL2, timeout, json, opt.noOptimize, opt.disablePass };
         cmd.SetAction(p =>
         {
             var root = p.GetValue(dir)!;
@@ -23,12 +24,13 @@ internal static class ConformanceCommand
             var re = p.GetValue(filter) is string f ? new Regex(f, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)) : null;
             bool asJson = p.GetValue(json);
             var limit = TimeSpan.FromSeconds(p.GetValue(timeout));
+            var options = Common.SessionOptions(p, opt);
             int passed = 0, failed = 0;
             foreach (var test in Directory.GetDirectories(root).Order(StringComparer.Ordinal))
             {
                 string name = Path.GetFileName(test);
                 if (re is not null && !re.IsMatch(name)) continue;
-                var r = OnnxConformance.RunTest(test, p.GetValue(relL2), limit);
+                var r = OnnxConformance.RunTest(test, p.GetValue(relL2), limit, options);
                 if (r.Pass) passed++; else failed++;
                 if (asJson)
                     Console.WriteLine(r.Why is null ? JsonSerializer.Serialize(new { test = r.Test, pass = r.Pass })

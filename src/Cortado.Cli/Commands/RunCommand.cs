@@ -13,12 +13,13 @@ internal static class RunCommand
         var inputs = new Option<string[]>("--input") { Description = "NAME=FILE.pb: a graph input as a serialized ONNX TensorProto (repeatable)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output") { Description = "directory for the outputs, written as <name>.pb", DefaultValueFactory = _ => "." };
         var threads = Common.Threads();
-        var cmd = new Command("run", "run an ONNX model on tensors stored as TensorProto files") { model, inputs, output, threads };
+        var opt = Common.Optimization();
+        var cmd = new Command("run", "run an ONNX model on tensors stored as TensorProto files") { model, inputs, output, threads, opt.noOptimize, opt.disablePass };
         cmd.SetAction(p =>
         {
             Common.ApplyThreads(p.GetValue(threads));
             var graph = OnnxImporter.Load(p.GetValue(model)!);
-            var session = new InferenceSession(graph);
+            var session = new InferenceSession(graph, Common.SessionOptions(p, opt));
             var feeds = new Dictionary<string, object>();
             foreach (var spec in p.GetValue(inputs) ?? [])
             {

@@ -13,21 +13,29 @@ public static partial class OnnxKernels
         return a.Cast(DType.Float64).MatMul(b.Cast(DType.Float64)).Cast(a.DType);
     }
 
+    private static Tensor Gemm(KernelContext c)
+    {
+        var n = c.Node;
+        var a = c.In(0); var b = c.In(1);
+        bool transA = n.GetInt("transA", 0) != 0, transB = n.GetInt("transB", 0) != 0;
+        double alpha = n.GetFloat("alpha", 1f), beta = n.GetFloat("beta", 1f);
+        var bias = c.Opt(2);
+        // A linear layer's form (B as [N, K], C a row of N): one GEMM onto the bias, as eager Linear runs it.
+        if (!transA && transB && alpha == 1 && beta == 1 && a.Rank == 2 && b.Rank == 2 && a.DType is DType.Float32 or DType.Float64
+            && b.DType == a.DType && (bias is null || (bias.DType == a.DType && bias.Rank == 1 && bias.Shape[0] == b.Shape[0])))
+            return a.Linear(b, bias);
+        if (transA) a = a.Transpose(0, 1);
+        if (transB) b = b.Transpose(0, 1);
+        var y = MatMul(a, b);
+        if (alpha != 1) y = y.Mul(alpha);
+        if (bias is Tensor cc && beta != 0) y = y.Add(beta == 1 ? cc.Cast(y.DType) : cc.Cast(y.DType).Mul(beta));
+        return y;
+    }
+
     private static void RegisterNN(Dictionary<string, KernelFn> t)
     {
         t["MatMul"] = c => [MatMul(c.In(0), c.In(1))];
-        t["Gemm"] = c =>
-        {
-            var n = c.Node;
-            var a = c.In(0); var b = c.In(1);
-            if (n.GetInt("transA", 0) != 0) a = a.Transpose(0, 1);
-            if (n.GetInt("transB", 0) != 0) b = b.Transpose(0, 1);
-            double alpha = n.GetFloat("alpha", 1f), beta = n.GetFloat("beta", 1f);
-            var y = MatMul(a, b);
-            if (alpha != 1) y = y.Mul(alpha);
-            if (c.Opt(2) is Tensor cc && beta != 0) y = y.Add(beta == 1 ? cc.Cast(y.DType) : cc.Cast(y.DType).Mul(beta));
-            return [y];
-        };
+        t["Gemm"] = c => [Gemm(c)];
         t["Einsum"] = c => [Einsum(c.Node.GetString("equation", ""), c.Tensors)];
         t["Softmax"] = c => [SoftmaxLike(c, "softmax")];
         t["LogSoftmax"] = c => [SoftmaxLike(c, "log")];

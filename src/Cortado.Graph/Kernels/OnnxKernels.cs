@@ -35,6 +35,7 @@ public static partial class OnnxKernels
         Family("Training", RegisterTraining);
         Family("Control", RegisterControl);
         Family("Sequence", RegisterSequence);
+        Family("Fused", RegisterFused);
         return t;
     }
 

@@ -1,0 +1,36 @@
+// Kernels of the fused ops the optimization passes create (domain com.cortado): Conv, Gemm and MatMul with the
+// bias and activation applied to the freshly computed output.
+namespace Cortado.Graph.Kernels;
+
+public static partial class OnnxKernels
+{
+    private static void RegisterFused(Dictionary<string, KernelFn> t)
+    {
+        string d = Passes.FusedOps.Domain + ":";
+        t[d + "FusedConv"] = c => [Activate(c.Node, Conv(c.Node, c.In(0), c.In(1), c.Opt(2)))];
+        t[d + "FusedGemm"] = c => [Activate(c.Node, Gemm(c))];
+        t[d + "FusedMatMul"] = c => [Activate(c.Node, FusedMatMul(c.In(0), c.In(1), c.Opt(2)))];
+    }
+
+    // y = A·Wᵀ + bias over the last axis of A, with W [N, K] (a linear layer's layout).
+    private static Tensor FusedMatMul(Tensor a, Tensor w, Tensor? bias)
+    {
+        if (a.DType is DType.Float32 or DType.Float64 && w.DType == a.DType && (bias is null || bias.DType == a.DType))
+            return a.Linear(w, bias);
+        var y = MatMul(a, w.Transpose(0, 1));
+        return bias is null ? y : y.Add(bias.Cast(y.DType));
+    }
+
+    // Applies the node's fused activation to y, a tensor the kernel has just created (so it may be overwritten).
+    private static Tensor Activate(Node n, Tensor y)
+    {
+        if (!n.Attributes.TryGetValue(Passes.FusedOps.ActivationAttr, out var kind)) return y;
+        var p = n.GetFloats(Passes.FusedOps.ActivationParamsAttr) ?? [];
+        float P(int i) => i < p.Length ? p[i] : float.NaN;
+        if (!y.IsContiguous || y.DType is not (DType.Float32 or DType.Float64)) y = y.Contiguous().Clone();
+        if (y.DType == DType.Float32) Passes.FusedOps.Apply(kind.S, y.AsSpan<float>(), P(0), P(1));
+        else if (y.DType == DType.Float64) Passes.FusedOps.Apply(kind.S, y.AsSpan<double>(), (double)P(0), (double)P(1));
+        else throw new DTypeMismatchException($"{n.Describe()}: fused activations run on float32 or float64, got {y.DType.Name()}");
+        return y;
+    }
+}

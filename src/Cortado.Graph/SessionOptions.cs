@@ -1,0 +1,12 @@
+// How an InferenceSession prepares its graph.
+namespace Cortado.Graph;
+
+/// <summary>Settings of an <see cref="InferenceSession"/>.</summary>
+public sealed record SessionOptions
+{
+    /// <summary>Run the optimization passes (<see cref="Passes.GraphOptimizer"/>) on the session's copy of the graph. Default true.</summary>
+    public bool Optimize { get; init; } = true;
+
+    /// <summary>Names of passes not to run (see <see cref="Passes.GraphOptimizer.PassNames"/>).</summary>
+    public IReadOnlyCollection<string> DisabledPasses { get; init; } = [];
+}
