@@ -49,7 +49,16 @@ public static class GraphOptimizer
             int changed = 0;
             foreach (var p in passes)
             {
-                int k = p.Run(graph);
+                int k;
+                try
+                {
+                    k = p.Run(graph);
+                }
+                catch (Exception e) when (e is not CortadoException and not OutOfMemoryException)
+                {
+                    throw new CortadoException($"optimization pass '{p.Name}' failed on graph '{graph.Name}': {e.GetType().Name}: {e.Message} " +
+                        $"(switch it off with --disable-pass {p.Name}, or SessionOptions.DisabledPasses)", e);
+                }
                 rewrites[p.Name] += k;
                 changed += k;
             }

@@ -25,7 +25,15 @@ public sealed class ShapeSimplification : IGraphPass
     public int Run(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        ShapeInference.Run(graph);
+        try
+        {
+            ShapeInference.Run(graph);
+        }
+        catch (Exception e) when (e is CortadoException or ArithmeticException or IndexOutOfRangeException or ArgumentException or InvalidOperationException)
+        {
+            // Shapes that do not fit are reported by the kernels at run time, naming the node; nothing is simplified.
+            return 0;
+        }
         int changed = 0;
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
