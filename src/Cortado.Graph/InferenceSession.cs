@@ -78,6 +78,12 @@ public sealed class InferenceSession
     public IReadOnlyDictionary<string, object> RunValues(IReadOnlyDictionary<string, object> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        return Collect(Execute(Graph, CheckFeeds(inputs), _ => null));
+    }
+
+    // The feeds in graph-input order, after checking names, dtypes and shapes against the graph's inputs.
+    private object?[] CheckFeeds(IReadOnlyDictionary<string, object> inputs)
+    {
         foreach (var name in inputs.Keys)
             if (!Graph.Inputs.Any(i => i.Name == name))
                 throw new CortadoException($"'{name}' is not an input of the graph (inputs: {string.Join(", ", Graph.Inputs.Select(i => i.Name))})");
@@ -102,13 +108,39 @@ public sealed class InferenceSession
             else if (!Graph.Initializers.ContainsKey(info.Name))
                 throw new CortadoException($"input '{info.Name}' was not given");
         }
-        var outs = Execute(Graph, feeds, _ => null);
+        return feeds;
+    }
+
+    /// <summary>
+    /// Runs the graph once on <paramref name="inputs"/> and plans the arena its intermediates need at these input
+    /// shapes (<see cref="MemoryPlan"/>): sizes come from the tensors the run creates, lifetimes from <see cref="Plan"/>.
+    /// </summary>
+    public MemoryPlan PlanMemory(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var feeds = CheckFeeds(inputs.ToDictionary(kv => kv.Key, kv => (object)kv.Value));
+        var bytes = new long[Plan.SlotNames.Count];
+        // Storage already seen (inputs, constants, earlier outputs): a value over it is a view and needs no bytes.
+        var seen = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
+        foreach (var f in feeds) if (f is Tensor t) seen.Add(t.Storage);
+        foreach (var c in Plan.Constants.Values) seen.Add(c.Storage);
+        Execute(Graph, feeds, _ => null, (step, res) =>
+        {
+            for (int o = 0; o < step.Outputs.Length && o < res.Length; o++)
+                if (step.Outputs[o] >= 0 && res[o] is Tensor t && seen.Add(t.Storage))
+                    bytes[step.Outputs[o]] = (long)t.Storage.Length * t.DType.SizeOf();
+        });
+        return MemoryPlan.Build(Plan, bytes);
+    }
+
+    private Dictionary<string, object> Collect(object[] outs)
+    {
         var result = new Dictionary<string, object>();
         for (int i = 0; i < outs.Length; i++) result[Graph.Outputs[i].Name] = outs[i];
         return result;
     }
 
-    private object[] Execute(Graph g, IReadOnlyList<object?> feeds, Func<string, object?> outer)
+    private object[] Execute(Graph g, IReadOnlyList<object?> feeds, Func<string, object?> outer, Action<PlanStep, object?[]>? observe = null)
     {
         var plan = _plans[g];
         var slots = new object?[plan.SlotNames.Count];
@@ -146,6 +178,7 @@ public sealed class InferenceSession
                 // reported against the node; the original exception stays as the inner one.
                 throw new CortadoException($"{step.Node.Describe(step.Index)}: {e.GetType().Name}: {e.Message}", e);
             }
+            observe?.Invoke(step, res);
             for (int o = 0; o < step.Outputs.Length; o++)
                 if (step.Outputs[o] >= 0)
                     slots[step.Outputs[o]] = o < res.Length ? res[o] : null;

@@ -97,4 +97,34 @@ public class EngineCommandTests(ITestOutputHelper output)
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("'x'", r.Stderr);
     }
+
+    [Fact]
+    public void BenchModelPrintsOneJsonLinePerBatchSize()
+    {
+        var root = Corpus();
+        if (root is null) { output.WriteLine("skipped: shared/onnx-node-tests/node not found beside the repository"); return; }
+        // A model with a fixed input shape: --batch cannot change fixed dims, so every line runs the declared shape.
+        var model = Path.Combine(root, "test_conv_with_strides_padding", "model.onnx");
+        var r = CliRunner.Run("bench", "model", model, "--batch", "1,2", "--threads", "1", "--runs", "5", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var lines = r.Stdout.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        for (int i = 0; i < 2; i++)
+        {
+            var j = JsonDocument.Parse(lines[i]).RootElement;
+            Assert.Equal("test_conv_with_strides_padding", j.GetProperty("model").GetString());
+            Assert.Equal(i + 1, j.GetProperty("batch").GetInt32());
+            Assert.Equal(1, j.GetProperty("threads").GetInt32());
+            double p50 = j.GetProperty("p50_ms").GetDouble(), p90 = j.GetProperty("p90_ms").GetDouble(), p99 = j.GetProperty("p99_ms").GetDouble();
+            Assert.True(p50 > 0 && p50 <= p90 && p90 <= p99, lines[i]);
+            Assert.True(j.GetProperty("items_per_s").GetDouble() > 0, lines[i]);
+            Assert.True(j.GetProperty("load_ms").GetDouble() > 0, lines[i]);
+            Assert.True(j.GetProperty("peak_rss_bytes").GetInt64() > 1 << 20, lines[i]);
+            Assert.True(j.GetProperty("arena_bytes").GetInt64() >= 0, lines[i]);
+        }
+
+        var bad = CliRunner.Run("bench", "model", model, "--disable-pass", "no-such-pass");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("unknown pass 'no-such-pass'", bad.Stderr + bad.Stdout);
+    }
 }

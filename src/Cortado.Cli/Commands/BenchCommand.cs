@@ -22,6 +22,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "benchmarks");
         bench.Subcommands.Add(Memory());
         bench.Subcommands.Add(Train());
+        bench.Subcommands.Add(BenchModelCommand.Create());
         return bench;
     }
 
