@@ -8,6 +8,10 @@ dotnet build Cortado.sln -c Release -nologo -v q
 export CORTADO_REQUIRE_MPI=1
 results=$(mktemp -d)
 status=0
-dotnet test Cortado.sln -c Release --no-build -nologo -v q --logger "trx" --results-directory "$results" || status=$?
+# The memory test measures a process's peak working set. It runs alone afterwards: beside the other test
+# assemblies, which load both cores at the same time, its peak once grew from 103.5 to 115.9 MiB.
+memory_tests="Cortado.Cli.Tests.MemoryTests"
+dotnet test Cortado.sln -c Release --no-build -nologo -v q --logger "trx" --results-directory "$results" --filter "FullyQualifiedName!~$memory_tests" || status=$?
+dotnet test tests/Cortado.Cli.Tests -c Release --no-build -nologo -v q --logger "trx" --results-directory "$results" --filter "FullyQualifiedName~$memory_tests" || status=$?
 python3 scripts/summarize-trx.py "$results" || status=1
 exit $status
