@@ -47,9 +47,9 @@ public sealed record DistributedOptions
 /// <para><b>Threading.</b> One communication thread initialises MPI and makes every MPI call
 /// (MPI_THREAD_FUNNELED): callers enqueue collectives and get a <see cref="CommWork"/> back, so
 /// gradients are reduced while the caller's thread goes on with the backward pass. The thread drives
-/// Open MPI's progress by testing outstanding requests every ~100 µs while the callers compute, without
-/// pause while a caller is blocked in <see cref="CommWork.Wait"/> (its core is idle then), and sleeps when
-/// nothing is outstanding.</para>
+/// Open MPI's progress by testing outstanding requests: while the callers compute, with pauses of 100 µs
+/// that grow to 1 ms while nothing starts or completes; without pause while a caller is blocked in
+/// <see cref="CommWork.Wait"/> (its core is idle then). It sleeps when nothing is outstanding.</para>
 /// <para><b>Faults.</b> Every rank sends a heartbeat carrying the number of collectives it has joined to
 /// every other rank about ten times per <see cref="DistributedOptions.FaultTimeout"/>. A peer is declared
 /// failed when nothing was heard from it for the timeout (it died or is frozen), or when a collective has
