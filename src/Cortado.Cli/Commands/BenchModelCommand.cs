@@ -88,15 +88,9 @@ internal static class BenchModelCommand
         return feeds;
     }
 
-    // The process's peak resident set (VmHWM on Linux; the peak working set elsewhere).
+    // The process's peak resident set (.NET reads VmHWM from /proc/self/status on Linux).
     private static long PeakRss()
     {
-        const string status = "/proc/self/status";
-        if (File.Exists(status))
-            foreach (var line in File.ReadLines(status))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal)
-                    && long.TryParse(line[6..].Trim().Split(' ')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long kb))
-                    return kb * 1024;
         using var proc = Process.GetCurrentProcess();
         return proc.PeakWorkingSet64;
     }

@@ -27,10 +27,11 @@ public static partial class OnnxKernels
         if (!n.Attributes.TryGetValue(Passes.FusedOps.ActivationAttr, out var kind)) return y;
         var p = n.GetFloats(Passes.FusedOps.ActivationParamsAttr) ?? [];
         float P(int i) => i < p.Length ? p[i] : float.NaN;
-        if (!y.IsContiguous || y.DType is not (DType.Float32 or DType.Float64)) y = y.Contiguous().Clone();
+        if (y.DType is not (DType.Float32 or DType.Float64))
+            throw new DTypeMismatchException($"{n.Describe()}: fused activations run on float32 or float64, got {y.DType.Name()}");
+        y = y.Contiguous(); // a copy only when y is a strided view
         if (y.DType == DType.Float32) Passes.FusedOps.Apply(kind.S, y.AsSpan<float>(), P(0), P(1));
-        else if (y.DType == DType.Float64) Passes.FusedOps.Apply(kind.S, y.AsSpan<double>(), (double)P(0), (double)P(1));
-        else throw new DTypeMismatchException($"{n.Describe()}: fused activations run on float32 or float64, got {y.DType.Name()}");
+        else Passes.FusedOps.Apply(kind.S, y.AsSpan<double>(), (double)P(0), (double)P(1));
         return y;
     }
 }

@@ -18,11 +18,13 @@ public sealed class ActivationFusion : IGraphPass
     {
         ArgumentNullException.ThrowIfNull(graph);
         int fused = 0;
+        // Who reads what, rebuilt only after a rewrite changed it.
+        GraphUses? uses = null;
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
             var act = graph.Nodes[i];
             if (act.Domain is not ("" or "ai.onnx") || !act.HasInput(0) || act.Outputs.Count != 1) continue;
-            var uses = new GraphUses(graph);
+            uses ??= new GraphUses(graph);
             var p = uses.Producer(act.Inputs[0]);
             if (p is null || p.Outputs.Count != 1 || !uses.OnlyReadBy(act.Inputs[0], act)) continue;
             bool fusable = (p.OpType, p.Domain) is ("Conv", "" or "ai.onnx") or ("Gemm", "" or "ai.onnx") or ("FusedMatMul", FusedOps.Domain);
@@ -44,6 +46,7 @@ public sealed class ActivationFusion : IGraphPass
             graph.Nodes.Remove(act);
             i = at;
             fused++;
+            uses = null;
         }
         return fused;
     }

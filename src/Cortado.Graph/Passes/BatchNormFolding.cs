@@ -18,12 +18,14 @@ public sealed class BatchNormFolding : IGraphPass
     {
         ArgumentNullException.ThrowIfNull(graph);
         int folded = 0;
+        // Who reads what, rebuilt only after a rewrite changed it.
+        GraphUses? uses = null;
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
             var bn = graph.Nodes[i];
             if (bn.OpType != "BatchNormalization" || bn.Domain is not ("" or "ai.onnx") || bn.GetInt("training_mode", 0) != 0) continue;
             if (bn.Outputs.Skip(1).Any(o => o.Length > 0) || bn.Inputs.Count < 5) continue;
-            var uses = new GraphUses(graph);
+            uses ??= new GraphUses(graph);
             var stats = bn.Inputs.Skip(1).Take(4).Select(uses.Constant).ToArray();
             if (stats.Any(s => s is null || s.Rank != 1)) continue;
             var producer = uses.Producer(bn.Inputs[0]);
@@ -42,6 +44,7 @@ public sealed class BatchNormFolding : IGraphPass
             graph.Nodes.RemoveAt(i);
             i = graph.Nodes.IndexOf(producer);
             folded++;
+            uses = null;
         }
         return folded;
     }

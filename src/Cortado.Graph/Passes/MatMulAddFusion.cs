@@ -21,11 +21,13 @@ public sealed class MatMulAddFusion : IGraphPass
     {
         ArgumentNullException.ThrowIfNull(graph);
         int fused = 0;
+        // Who reads what, rebuilt only after a rewrite changed it.
+        GraphUses? uses = null;
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
             var add = graph.Nodes[i];
             if (add.OpType != "Add" || add.Domain is not ("" or "ai.onnx") || add.Inputs.Count != 2) continue;
-            var uses = new GraphUses(graph);
+            uses ??= new GraphUses(graph);
             for (int side = 0; side < 2; side++)
             {
                 var mm = uses.Producer(add.Inputs[side]);
@@ -52,6 +54,7 @@ public sealed class MatMulAddFusion : IGraphPass
                 graph.Nodes.Remove(add);
                 i = at;
                 fused++;
+                uses = null;
                 break;
             }
         }

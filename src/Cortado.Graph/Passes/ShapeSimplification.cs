@@ -35,11 +35,13 @@ public sealed class ShapeSimplification : IGraphPass
             return 0;
         }
         int changed = 0;
+        // Who reads what, rebuilt only after a rewrite changed it.
+        GraphUses? uses = null;
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
             var n = graph.Nodes[i];
             if (n.Domain is not ("" or "ai.onnx")) continue;
-            var uses = new GraphUses(graph);
+            uses ??= new GraphUses(graph);
             bool done = n.OpType switch
             {
                 "Shape" => FoldShape(graph, n),
@@ -50,6 +52,7 @@ public sealed class ShapeSimplification : IGraphPass
             };
             if (!done) continue;
             changed++;
+            uses = null;
             // Nodes at or before this one may have gone; look again from just before it.
             i = Math.Max(-1, i - 2);
         }
