@@ -52,11 +52,11 @@ foreach (var op in opts.Ops)
             var a = Random(DType.Float32, n * n);
             var b = Random(DType.Float32, n * n);
             var c = Tensor.Empty(DType.Float32, n, n);
-            var variants = new List<(string name, int kc, int mc, bool pf)>();
-            foreach (int kcv in new[] { 256, 384, 512 })
+            var variants = new List<(string name, int kc, int mc, int pf)>();
+            foreach (int kcv in new[] { 256, 512 })
                 foreach (int mcv in new[] { 120, 240 })
-                    variants.Add(($"kc{kcv} mc{mcv}", kcv, mcv, true));
-            variants.Add(("kc256 mc240 no-prefetch", 256, 240, false));
+                    foreach (int pf in new[] { 0, 1, 2 })
+                        variants.Add(($"kc{kcv} mc{mcv} prefetch-c{pf}", kcv, mcv, pf));
             var results = variants.Select(_ => new List<double>()).ToArray();
             var peaks = new List<double>();
             for (int round = 0; round < (opts.Runs ?? 5); round++)

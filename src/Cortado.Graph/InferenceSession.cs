@@ -78,7 +78,7 @@ public sealed class InferenceSession
     public IReadOnlyDictionary<string, object> RunValues(IReadOnlyDictionary<string, object> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return Collect(Execute(Graph, CheckFeeds(inputs), _ => null));
+        return Collect(RunMain(CheckFeeds(inputs)));
     }
 
     // The feeds in graph-input order, after checking names, dtypes and shapes against the graph's inputs.
@@ -112,25 +112,81 @@ public sealed class InferenceSession
     }
 
     /// <summary>
-    /// Runs the graph once on <paramref name="inputs"/> and plans the arena its intermediates need at these input
-    /// shapes (<see cref="MemoryPlan"/>): sizes come from the tensors the run creates, lifetimes from <see cref="Plan"/>.
+    /// The arena layout of runs at the shapes of <paramref name="inputs"/> (<see cref="MemoryPlan"/>): recorded by
+    /// running the graph once on them unless a run at these shapes already did.
     /// </summary>
     public MemoryPlan PlanMemory(IReadOnlyDictionary<string, Tensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var feeds = CheckFeeds(inputs.ToDictionary(kv => kv.Key, kv => (object)kv.Value));
-        var bytes = new long[Plan.SlotNames.Count];
-        // Storage already seen (inputs, constants, earlier outputs): a value over it is a view and needs no bytes.
-        var seen = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
-        foreach (var f in feeds) if (f is Tensor t) seen.Add(t.Storage);
-        foreach (var c in Plan.Constants.Values) seen.Add(c.Storage);
-        Execute(Graph, feeds, _ => null, (step, res) =>
+        string key = ShapeKey(feeds);
+        lock (_arenas)
+            if (_arenas.TryGetValue(key, out var known)) return known.Plan;
+        return Record(key, feeds).plan;
+    }
+
+    // Inputs' element types and shapes: runs with the same key allocate the same tensors.
+    private static string ShapeKey(object?[] feeds) => string.Join(";", feeds.Select(f => f switch
+    {
+        Tensor t => $"{t.DType.Name()}[{string.Join(",", t.Dims)}]",
+        null => "-",
+        _ => f.GetType().Name + "#" + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(f),
+    }));
+
+    private (object[] outputs, MemoryPlan plan) Record(string key, object?[] feeds)
+    {
+        var recorder = new RecordingMemory(Plan);
+        var outs = Execute(Graph, feeds, _ => null, recorder);
+        var plan = recorder.Finish();
+        // Arrays are indexed by int: an arena past that is not used.
+        bool usable = plan.ArenaBytesByDType.All(kv => kv.Value / kv.Key.SizeOf() <= Array.MaxLength);
+        lock (_arenas)
         {
-            for (int o = 0; o < step.Outputs.Length && o < res.Length; o++)
-                if (step.Outputs[o] >= 0 && res[o] is Tensor t && seen.Add(t.Storage))
-                    bytes[step.Outputs[o]] = (long)t.Storage.Length * t.DType.SizeOf();
-        });
-        return MemoryPlan.Build(Plan, bytes);
+            if (usable && !_arenas.ContainsKey(key))
+            {
+                if (_arenas.Count >= MaxArenaShapes)
+                    _arenas.Remove(_arenas.MinBy(kv => kv.Value.LastUse).Key);
+                _arenas[key] = new ArenaEntry(plan) { LastUse = ++_arenaClock };
+            }
+        }
+        return (outs, plan);
+    }
+
+    // Runs the main graph, from the arena of these shapes when there is one (recording it first when not).
+    private object[] RunMain(object?[] feeds)
+    {
+        if (!Options.UseArena) return Execute(Graph, feeds, _ => null, null);
+        string key = ShapeKey(feeds);
+        ArenaEntry? entry;
+        lock (_arenas)
+        {
+            if (_arenas.TryGetValue(key, out entry)) entry.LastUse = ++_arenaClock;
+        }
+        if (entry is null) return Record(key, feeds).outputs;
+        // Each concurrent run takes its own set of arena buffers; they go back to the pool when it ends.
+        if (!entry.Pool.TryTake(out var buffers))
+            buffers = entry.Plan.ArenaBytesByDType.ToDictionary(kv => kv.Key, kv => Storage.Allocate(kv.Key, (int)(kv.Value / kv.Key.SizeOf())));
+        try
+        {
+            return Execute(Graph, feeds, _ => null, new ArenaMemory(entry.Plan, buffers));
+        }
+        finally
+        {
+            entry.Pool.Add(buffers);
+        }
+    }
+
+    /// <summary>Input shapes whose arenas a session keeps at most (the least recently used goes first).</summary>
+    public const int MaxArenaShapes = 4;
+
+    private readonly Dictionary<string, ArenaEntry> _arenas = new(StringComparer.Ordinal);
+    private long _arenaClock;
+
+    private sealed class ArenaEntry(MemoryPlan plan)
+    {
+        public MemoryPlan Plan { get; } = plan;
+        public System.Collections.Concurrent.ConcurrentBag<Dictionary<DType, Storage>> Pool { get; } = [];
+        public long LastUse { get; set; }
     }
 
     private Dictionary<string, object> Collect(object[] outs)
@@ -140,7 +196,7 @@ public sealed class InferenceSession
         return result;
     }
 
-    private object[] Execute(Graph g, IReadOnlyList<object?> feeds, Func<string, object?> outer, Action<PlanStep, object?[]>? observe = null)
+    private object[] Execute(Graph g, IReadOnlyList<object?> feeds, Func<string, object?> outer, RunMemory? memory)
     {
         var plan = _plans[g];
         var slots = new object?[plan.SlotNames.Count];
@@ -166,7 +222,14 @@ public sealed class InferenceSession
             object?[] res;
             try
             {
-                res = step.Kernel(new KernelContext(step.Node, ins, (sub, f, o) => Execute(sub, f, o), Lookup));
+                var ctx = new KernelContext(step.Node, ins, (sub, f, o) => Execute(sub, f, o, null), Lookup);
+                if (memory is null) res = step.Kernel(ctx);
+                else
+                {
+                    // Subgraphs run inside the step, so their allocations count as the step's.
+                    memory.BeginStep(step.Index);
+                    using (Memory.TensorAllocator.Use(memory)) res = step.Kernel(ctx);
+                }
             }
             catch (CortadoException e) when (!e.Message.StartsWith("node", StringComparison.Ordinal))
             {
@@ -178,7 +241,7 @@ public sealed class InferenceSession
                 // reported against the node; the original exception stays as the inner one.
                 throw new CortadoException($"{step.Node.Describe(step.Index)}: {e.GetType().Name}: {e.Message}", e);
             }
-            observe?.Invoke(step, res);
+            memory?.EndStep(step, res);
             for (int o = 0; o < step.Outputs.Length; o++)
                 if (step.Outputs[o] >= 0)
                     slots[step.Outputs[o]] = o < res.Length ? res[o] : null;

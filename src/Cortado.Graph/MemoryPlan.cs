@@ -1,76 +1,116 @@
-// Memory planning: where each intermediate of a run would sit in one arena, from the plan's lifetimes and the
-// sizes a run produced.
+// Memory planning: the arena layout of a run's tensors, from a recorded run's allocations and the plan's lifetimes.
 namespace Cortado.Graph;
 
 /// <summary>
-/// An arena layout for the intermediates of one run of a graph (TensorRT's dynamic tensor memory): each value that a
-/// step creates gets an offset, and values whose lifetimes [<see cref="ExecutionPlan.FirstWrite"/>,
-/// <see cref="ExecutionPlan.LastRead"/>] overlap never share bytes. Offsets are assigned greedily, largest value
-/// first, each at the lowest offset free for its whole lifetime (aligned to 64 bytes). Graph inputs, constants and
-/// graph outputs are not part of it (the caller owns them), nor are views that share an existing tensor's storage.
+/// The arena layout of one run of a graph at given input shapes (TensorRT's dynamic tensor memory, ONNX Runtime's
+/// memory pattern). A first run records every tensor the steps allocate on the running thread, in order; each
+/// allocation becomes a block that lives from the step that made it to the last step reading any value over it
+/// (values that are views of a block, such as a Reshape's output, extend its life). Blocks whose lifetimes overlap
+/// never share bytes; offsets are assigned greedily, largest block first, each at the lowest offset free for its
+/// whole lifetime, aligned to <see cref="Alignment"/> bytes, with one arena per element type. Blocks that reach a
+/// graph output or a sequence are left out: the caller owns those. Graph inputs and constants are never part of it.
+/// Later runs at the same shapes take their tensors from the arena (<see cref="InferenceSession"/>).
 /// </summary>
 public sealed class MemoryPlan
 {
     /// <summary>Alignment of every offset, in bytes.</summary>
     public const int Alignment = 64;
 
-    private MemoryPlan(long arena, long peak, long total, IReadOnlyDictionary<string, (long Offset, long Bytes)> offsets)
-    {
-        ArenaBytes = arena;
-        PeakLiveBytes = peak;
-        TotalBytes = total;
-        Offsets = offsets;
-    }
+    private MemoryPlan() { }
 
-    /// <summary>Size of the arena: the end of the highest placed value.</summary>
-    public long ArenaBytes { get; }
+    /// <summary>Size of the arenas together: per element type, the end of the highest placed block.</summary>
+    public long ArenaBytes { get; private init; }
 
-    /// <summary>Most bytes of intermediates alive at once (the lower bound any layout needs).</summary>
-    public long PeakLiveBytes { get; }
+    /// <summary>Size of the arena of each element type, in bytes.</summary>
+    public IReadOnlyDictionary<DType, long> ArenaBytesByDType { get; private init; } = new Dictionary<DType, long>();
 
-    /// <summary>Bytes of all intermediates together (what a run allocates without reuse).</summary>
-    public long TotalBytes { get; }
+    /// <summary>Most bytes of planned blocks alive at once (the lower bound any layout needs).</summary>
+    public long PeakLiveBytes { get; private init; }
 
-    /// <summary>Each planned value's offset and size in bytes, by value name.</summary>
-    public IReadOnlyDictionary<string, (long Offset, long Bytes)> Offsets { get; }
+    /// <summary>Bytes of all planned blocks together (what a run allocates without reuse).</summary>
+    public long TotalBytes { get; private init; }
+
+    /// <summary>Number of allocations the recorded run made that are not in the arena (graph outputs, sequences).</summary>
+    public int UnplannedAllocations { get; private init; }
 
     /// <summary>
-    /// Plans the arena of <paramref name="plan"/> for values of the given sizes in bytes (by slot; 0 for slots that
-    /// are not planned: inputs, constants, outputs, views).
+    /// Offset (within the arena of its element type) and size in bytes of the block of each value that owns one, by
+    /// value name. Temporaries that no value names are planned too but not listed.
     /// </summary>
-    public static MemoryPlan Build(ExecutionPlan plan, IReadOnlyList<long> bytes)
+    public IReadOnlyDictionary<string, (long Offset, long Bytes)> Offsets { get; private init; } = new Dictionary<string, (long, long)>();
+
+    /// <summary>Per step of the main graph, its allocations in order: element type, length, element offset (-1: not in the arena).</summary>
+    internal (DType DType, int Length, long Offset)[][] StepBlocks { get; private init; } = [];
+
+    /// <summary>Per slot, the element range of the block its value must lie in when it is in the arena (null: it must not be).</summary>
+    internal (DType DType, long Start, long End)?[] SlotRanges { get; private init; } = [];
+
+    /// <summary>One allocation of a recorded run.</summary>
+    internal sealed class Block(DType dtype, int length, int step)
     {
-        ArgumentNullException.ThrowIfNull(plan);
-        ArgumentNullException.ThrowIfNull(bytes);
-        int steps = plan.Steps.Count;
-        var values = new List<(int slot, int first, int last, long size)>();
-        foreach (int s in Enumerable.Range(0, plan.SlotNames.Count))
+        public DType DType { get; } = dtype;
+        public int Length { get; } = length;
+        public int First { get; } = step;
+        public int Last { get; set; } = step;
+        public bool Excluded { get; set; }
+        public string? Owner { get; set; }
+        public long Bytes => ((long)Length * DType.SizeOf() + Alignment - 1) / Alignment * Alignment;
+    }
+
+    /// <summary>
+    /// Lays out the blocks of a recorded run: <paramref name="steps"/> lists each step's allocations as block indices
+    /// into <paramref name="blocks"/>; <paramref name="slotBlocks"/> gives the block each slot's value lies in (-1 none).
+    /// </summary>
+    internal static MemoryPlan Build(ExecutionPlan plan, IReadOnlyList<Block> blocks, IReadOnlyList<IReadOnlyList<int>> steps, int[] slotBlocks)
+    {
+        var offsets = new long[blocks.Count];
+        Array.Fill(offsets, -1);
+        var arenas = new Dictionary<DType, long>();
+        foreach (var group in Enumerable.Range(0, blocks.Count).Where(b => !blocks[b].Excluded && blocks[b].Length > 0).GroupBy(b => blocks[b].DType))
         {
-            if (bytes[s] <= 0 || plan.FirstWrite[s] < 0 || plan.LastRead[s] >= steps) continue;
-            int first = plan.FirstWrite[s], last = Math.Max(first, plan.LastRead[s]);
-            values.Add((s, first, last, (bytes[s] + Alignment - 1) / Alignment * Alignment));
-        }
-        // Largest first; ties by earlier start, so the layout does not depend on dictionary order.
-        values.Sort((a, b) => a.size != b.size ? b.size.CompareTo(a.size) : a.first != b.first ? a.first.CompareTo(b.first) : a.slot.CompareTo(b.slot));
-        var placed = new List<(int first, int last, long offset, long size)>();
-        var offsets = new Dictionary<string, (long, long)>();
-        long arena = 0;
-        foreach (var v in values)
-        {
-            var clashes = placed.Where(p => p.first <= v.last && v.first <= p.last).OrderBy(p => p.offset).ToList();
-            long at = 0;
-            foreach (var c in clashes)
+            // Largest first; ties by earlier start, then by allocation order, so the layout is reproducible.
+            var order = group.OrderByDescending(b => blocks[b].Bytes).ThenBy(b => blocks[b].First).ThenBy(b => b).ToList();
+            var placed = new List<(int first, int last, long offset, long size)>();
+            long arena = 0;
+            foreach (int b in order)
             {
-                if (at + v.size <= c.offset) break;
-                at = Math.Max(at, c.offset + c.size);
+                var v = blocks[b];
+                long at = 0;
+                foreach (var c in placed.Where(p => p.first <= v.Last && v.First <= p.last).OrderBy(p => p.offset))
+                {
+                    if (at + v.Bytes <= c.offset) break;
+                    at = Math.Max(at, c.offset + c.size);
+                }
+                placed.Add((v.First, v.Last, at, v.Bytes));
+                offsets[b] = at;
+                arena = Math.Max(arena, at + v.Bytes);
             }
-            placed.Add((v.first, v.last, at, v.size));
-            offsets[plan.SlotNames[v.slot]] = (at, v.size);
-            arena = Math.Max(arena, at + v.size);
+            arenas[group.Key] = arena;
         }
+        var planned = Enumerable.Range(0, blocks.Count).Where(b => offsets[b] >= 0).ToList();
         long peak = 0;
-        for (int t = 0; t < steps; t++)
-            peak = Math.Max(peak, values.Where(v => v.first <= t && t <= v.last).Sum(v => v.size));
-        return new MemoryPlan(arena, peak, values.Sum(v => v.size), offsets);
+        for (int t = 0; t < steps.Count; t++)
+            peak = Math.Max(peak, planned.Where(b => blocks[b].First <= t && t <= blocks[b].Last).Sum(b => blocks[b].Bytes));
+        var named = new Dictionary<string, (long, long)>();
+        foreach (int b in planned) if (blocks[b].Owner is string owner) named[owner] = (offsets[b], blocks[b].Bytes);
+        var ranges = new (DType, long, long)?[slotBlocks.Length];
+        for (int s = 0; s < slotBlocks.Length; s++)
+            if (slotBlocks[s] is int b && b >= 0 && offsets[b] >= 0)
+            {
+                long start = offsets[b] / blocks[b].DType.SizeOf();
+                ranges[s] = (blocks[b].DType, start, start + blocks[b].Length);
+            }
+        return new MemoryPlan
+        {
+            ArenaBytes = arenas.Values.Sum(),
+            ArenaBytesByDType = arenas,
+            PeakLiveBytes = peak,
+            TotalBytes = planned.Sum(b => blocks[b].Bytes),
+            UnplannedAllocations = blocks.Count - planned.Count,
+            Offsets = named,
+            StepBlocks = steps.Select(list => list.Select(b => (blocks[b].DType, blocks[b].Length,
+                offsets[b] < 0 ? -1L : offsets[b] / blocks[b].DType.SizeOf())).ToArray()).ToArray(),
+            SlotRanges = ranges,
+        };
     }
 }

@@ -9,4 +9,11 @@ public sealed record SessionOptions
 
     /// <summary>Names of passes not to run (see <see cref="Passes.GraphOptimizer.PassNames"/>).</summary>
     public IReadOnlyCollection<string> DisabledPasses { get; init; } = [];
+
+    /// <summary>
+    /// Take the tensors of a run from a memory arena planned per input shapes (<see cref="MemoryPlan"/>): the first
+    /// run at new shapes records its allocations, later runs at those shapes reuse the arena's bytes instead of
+    /// allocating. Default true.
+    /// </summary>
+    public bool UseArena { get; init; } = true;
 }

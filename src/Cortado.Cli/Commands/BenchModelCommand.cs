@@ -22,7 +22,7 @@ internal static class BenchModelCommand
         var json = new Option<bool>("--json") { Description = "one JSON object per batch size" };
         var opt = Common.Optimization();
         var cmd = new Command("model", "latency percentiles, throughput and memory of an ONNX model per batch size (trtexec-like)")
-            { model, batches, threads, runs, warmup, json, opt.noOptimize, opt.disablePass };
+            { model, batches, threads, runs, warmup, json, opt.noOptimize, opt.disablePass, opt.noArena };
         cmd.SetAction(p =>
         {
             Common.ApplyThreads(p.GetValue(threads));

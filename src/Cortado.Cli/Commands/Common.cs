@@ -30,20 +30,21 @@ internal static class Common
     public static long BucketBytes(double megabytes) =>
         megabytes > 0 ? (long)(megabytes * (1 << 20)) : throw new ArgumentException($"--bucket-mb must be positive, got {megabytes}");
 
-    /// <summary>The --no-optimize and --disable-pass options of commands that create an inference session.</summary>
-    public static (Option<bool> noOptimize, Option<string[]> disablePass) Optimization() =>
+    /// <summary>The --no-optimize, --disable-pass and --no-arena options of commands that create an inference session.</summary>
+    public static (Option<bool> noOptimize, Option<string[]> disablePass, Option<bool> noArena) Optimization() =>
     (
         new("--no-optimize") { Description = "run the graph as imported, without optimization passes" },
-        new("--disable-pass") { Description = $"skip this optimization pass (repeatable): {string.Join(", ", Cortado.Graph.Passes.GraphOptimizer.PassNames)}", AllowMultipleArgumentsPerToken = true }
+        new("--disable-pass") { Description = $"skip this optimization pass (repeatable): {string.Join(", ", Cortado.Graph.Passes.GraphOptimizer.PassNames)}", AllowMultipleArgumentsPerToken = true },
+        new("--no-arena") { Description = "allocate every tensor of every run instead of reusing a memory arena planned per input shapes" }
     );
 
-    public static Cortado.Graph.SessionOptions SessionOptions(ParseResult p, (Option<bool> noOptimize, Option<string[]> disablePass) o)
+    public static Cortado.Graph.SessionOptions SessionOptions(ParseResult p, (Option<bool> noOptimize, Option<string[]> disablePass, Option<bool> noArena) o)
     {
         var off = p.GetValue(o.disablePass) ?? [];
         foreach (var name in off)
             if (!Cortado.Graph.Passes.GraphOptimizer.PassNames.Contains(name))
                 throw new ArgumentException($"--disable-pass: unknown pass '{name}' (passes: {string.Join(", ", Cortado.Graph.Passes.GraphOptimizer.PassNames)})");
-        return new Cortado.Graph.SessionOptions { Optimize = !p.GetValue(o.noOptimize), DisabledPasses = off };
+        return new Cortado.Graph.SessionOptions { Optimize = !p.GetValue(o.noOptimize), DisabledPasses = off, UseArena = !p.GetValue(o.noArena) };
     }
 
     public static string ToJson(object o) => JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = false });

@@ -16,7 +16,7 @@ internal static class ConformanceCommand
         var timeout = new Option<double>("--timeout") { Description = "seconds a single test may run", DefaultValueFactory = _ => 60 };
         var json = new Option<bool>("--json") { Description = "print one JSON object per test and a JSON summary as the last line" };
         var opt = Common.Optimization();
-        var cmd = new Command("conformance", "run ONNX backend node tests and report which pass") { dir, filter, relL2, timeout, json, opt.noOptimize, opt.disablePass };
+        var cmd = new Command("conformance", "run ONNX backend node tests and report which pass") { dir, filter, relL2, timeout, json, opt.noOptimize, opt.disablePass, opt.noArena };
         cmd.SetAction(p =>
         {
             var root = p.GetValue(dir)!;

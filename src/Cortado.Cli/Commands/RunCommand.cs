@@ -14,7 +14,7 @@ internal static class RunCommand
         var output = new Option<string>("--output") { Description = "directory for the outputs, written as <name>.pb", DefaultValueFactory = _ => "." };
         var threads = Common.Threads();
         var opt = Common.Optimization();
-        var cmd = new Command("run", "run an ONNX model on tensors stored as TensorProto files") { model, inputs, output, threads, opt.noOptimize, opt.disablePass };
+        var cmd = new Command("run", "run an ONNX model on tensors stored as TensorProto files") { model, inputs, output, threads, opt.noOptimize, opt.disablePass, opt.noArena };
         cmd.SetAction(p =>
         {
             Common.ApplyThreads(p.GetValue(threads));

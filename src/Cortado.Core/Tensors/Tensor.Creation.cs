@@ -5,8 +5,17 @@ namespace Cortado;
 
 public sealed partial class Tensor
 {
-    /// <summary>A new uninitialised-looking (zero-filled) contiguous tensor.</summary>
-    public static Tensor Empty(DType dtype, params int[] shape) => new(Storage.Allocate(dtype, ShapeUtil.Numel(shape)), shape);
+    /// <summary>
+    /// A new uninitialised-looking (zero-filled) contiguous tensor. Its elements come from the thread's
+    /// <see cref="Memory.TensorAllocator"/> when one is installed and accepts, else from a fresh array.
+    /// </summary>
+    public static Tensor Empty(DType dtype, params int[] shape)
+    {
+        int numel = ShapeUtil.Numel(shape);
+        if (Memory.TensorAllocator.Current is { } allocator && allocator.TryAllocate(dtype, numel, out var storage, out int offset))
+            return new Tensor(storage, (int[])shape.Clone(), ShapeUtil.ContiguousStrides(shape), offset);
+        return new(Storage.Allocate(dtype, numel), shape);
+    }
 
     /// <summary>Zeros of <paramref name="shape"/> (torch.zeros).</summary>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) => Empty(dtype, shape);

@@ -25,8 +25,11 @@ internal static class GemmBlocking
     /// <summary>Rows of A packed at once (an MS×KC block, shared by all threads).</summary>
     public static int MS = 4096;
 
-    /// <summary>Prefetch each C tile into L1 before its micro-kernel runs (x86), hiding the epilogue's cache misses.</summary>
-    public static bool PrefetchC = true;
+    /// <summary>
+    /// Where each C tile is prefetched before its micro-kernel runs (x86): 0 nowhere, 1 into L1, 2 into L2. The
+    /// kernel streams its A and B panels through L1 first, which would evict a tile fetched into L1 that early.
+    /// </summary>
+    public static int PrefetchC = 2;
 
     /// <summary>Multiply-adds below which one GEMM runs on the calling thread only.</summary>
     public static long ParallelThreshold = 1L << 21;
@@ -340,11 +343,17 @@ internal static unsafe class GemmDriver<T, TK>
                         continue;
                     }
                     T* cp = C + (Ic + ip * mr) * Ldc + Jc + jp * nr;
-                    if (GemmBlocking.PrefetchC && Sse.IsSupported)
+                    if (GemmBlocking.PrefetchC == 1 && Sse.IsSupported)
                         for (int i = 0; i < rows; i++)
                         {
                             Sse.Prefetch0(cp + i * Ldc);
                             Sse.Prefetch0((byte*)(cp + i * Ldc) + 64);
+                        }
+                    else if (GemmBlocking.PrefetchC == 2 && Sse.IsSupported)
+                        for (int i = 0; i < rows; i++)
+                        {
+                            Sse.Prefetch1(cp + i * Ldc);
+                            Sse.Prefetch1((byte*)(cp + i * Ldc) + 64);
                         }
                     if (rows == mr && cols == nr)
                     {

@@ -1,0 +1,163 @@
+// Where the tensors of one run of the main graph come from: recorded on a first run, taken from the arena after.
+using Cortado.Memory;
+
+namespace Cortado.Graph;
+
+/// <summary>Allocation hooks of one run of the main graph; the executor calls them around each step.</summary>
+internal abstract class RunMemory : ITensorAllocator
+{
+    /// <summary>Step <paramref name="index"/> is about to run.</summary>
+    public abstract void BeginStep(int index);
+
+    /// <summary>Step <paramref name="step"/> returned <paramref name="results"/>; may replace values it must not keep.</summary>
+    public abstract void EndStep(PlanStep step, object?[] results);
+
+    public abstract bool TryAllocate(DType dtype, int length, out Storage storage, out int offset);
+
+    /// <summary>Tensors held by a graph value: the tensor itself, or those of a sequence or optional.</summary>
+    protected static IEnumerable<Tensor> TensorsOf(object? value) => value switch
+    {
+        Tensor t => [t],
+        TensorSequence s => s.Items,
+        OptionalValue { Value: var inner } => TensorsOf(inner),
+        _ => [],
+    };
+}
+
+/// <summary>
+/// Records a run: every tensor a step allocates gets a fresh array and becomes a <see cref="MemoryPlan.Block"/>; the
+/// values each step writes extend the lives of the blocks they lie in. <see cref="Finish"/> lays the blocks out.
+/// </summary>
+internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
+{
+    private readonly List<MemoryPlan.Block> _blocks = [];
+    private readonly List<List<int>> _steps = [];
+    private readonly Dictionary<Storage, int> _byStorage = new(ReferenceEqualityComparer.Instance);
+    private readonly int[] _slotBlocks = Enumerable.Repeat(-1, plan.SlotNames.Count).ToArray();
+    private int _step = -1;
+
+    public override void BeginStep(int index)
+    {
+        _step = index;
+        while (_steps.Count <= index) _steps.Add([]);
+    }
+
+    public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset)
+    {
+        storage = Storage.Allocate(dtype, length);
+        offset = 0;
+        if (_step < 0) return true;
+        _byStorage[storage] = _blocks.Count;
+        _steps[_step].Add(_blocks.Count);
+        _blocks.Add(new MemoryPlan.Block(dtype, length, _step));
+        return true;
+    }
+
+    public override void EndStep(PlanStep step, object?[] results)
+    {
+        int steps = plan.Steps.Count;
+        for (int o = 0; o < step.Outputs.Length && o < results.Length; o++)
+        {
+            int s = step.Outputs[o];
+            if (s < 0) continue;
+            foreach (var t in TensorsOf(results[o]))
+            {
+                if (!_byStorage.TryGetValue(t.Storage, out int b)) continue;
+                var block = _blocks[b];
+                // A block that reaches the caller (a graph output) or hides in a sequence stays off the arena.
+                if (results[o] is not Tensor || plan.LastRead[s] >= steps) block.Excluded = true;
+                else
+                {
+                    block.Last = Math.Max(block.Last, plan.LastRead[s]);
+                    _slotBlocks[s] = b;
+                    block.Owner ??= block.First == step.Index ? plan.SlotNames[s] : null;
+                }
+            }
+        }
+    }
+
+    public MemoryPlan Finish() => MemoryPlan.Build(plan, _blocks, _steps, _slotBlocks);
+}
+
+/// <summary>
+/// Serves a run from the arena of a <see cref="MemoryPlan"/>: the k-th allocation of a step gets its planned block
+/// when its element type and length are the recorded ones. From the first allocation that differs (a data-dependent
+/// step) the rest of the step allocates fresh arrays. After each step, a value that lies in the arena but outside the
+/// block planned for it (or that must not be in the arena at all) is copied out, so no value outlives its bytes.
+/// </summary>
+internal sealed class ArenaMemory(MemoryPlan plan, IReadOnlyDictionary<DType, Storage> arenas) : RunMemory
+{
+    private (DType DType, int Length, long Offset)[] _blocks = [];
+    private int _next;
+
+    public override void BeginStep(int index)
+    {
+        _blocks = index < plan.StepBlocks.Length ? plan.StepBlocks[index] : [];
+        _next = 0;
+    }
+
+    public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset)
+    {
+        storage = null!;
+        offset = 0;
+        if (_next >= _blocks.Length) return false;
+        var (dt, len, at) = _blocks[_next];
+        if (dt != dtype || len != length)
+        {
+            _next = _blocks.Length;
+            return false;
+        }
+        _next++;
+        if (at < 0) return false;
+        storage = arenas[dtype];
+        offset = (int)at;
+        int size = dtype.SizeOf();
+        storage.AsBytes().Slice((int)(at * size), length * size).Clear();
+        return true;
+    }
+
+    public override void EndStep(PlanStep step, object?[] results)
+    {
+        for (int o = 0; o < step.Outputs.Length && o < results.Length; o++)
+        {
+            int s = step.Outputs[o];
+            if (s < 0 || results[o] is null) continue;
+            switch (results[o])
+            {
+                case Tensor t when InArena(t) && !Within(t, plan.SlotRanges[s]):
+                    results[o] = CopyOut(t);
+                    break;
+                case TensorSequence seq when seq.Items.Any(InArena):
+                    results[o] = new TensorSequence(seq.Items.Select(i => InArena(i) ? CopyOut(i) : i).ToList(), seq.ElementType);
+                    break;
+                case OptionalValue { Value: Tensor t } when InArena(t):
+                    results[o] = new OptionalValue(CopyOut(t));
+                    break;
+                case OptionalValue { Value: TensorSequence seq } when seq.Items.Any(InArena):
+                    results[o] = new OptionalValue(new TensorSequence(seq.Items.Select(i => InArena(i) ? CopyOut(i) : i).ToList(), seq.ElementType));
+                    break;
+            }
+        }
+    }
+
+    private bool InArena(Tensor t) => arenas.TryGetValue(t.DType, out var a) && ReferenceEquals(a, t.Storage);
+
+    // True when every element t can address lies in the planned range.
+    private static bool Within(Tensor t, (DType DType, long Start, long End)? range)
+    {
+        if (range is not { } r || r.DType != t.DType) return false;
+        if (t.Numel == 0) return true;
+        long lo = t.Offset, hi = t.Offset;
+        for (int d = 0; d < t.Rank; d++)
+        {
+            long span = (long)(t.Shape[d] - 1) * t.Strides[d];
+            if (span < 0) lo += span; else hi += span;
+        }
+        return lo >= r.Start && hi < r.End;
+    }
+
+    private static Tensor CopyOut(Tensor t)
+    {
+        using (TensorAllocator.Use(null)) return t.Clone();
+    }
+}
