@@ -32,14 +32,28 @@ internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
 {
     private readonly List<MemoryPlan.Block> _blocks = [];
     private readonly List<List<int>> _steps = [];
-    private readonly Dictionary<Storage, int> _byStorage = new(ReferenceEqualityComparer.Instance);
+    // Weak keys: the recorder must not keep the run's arrays alive after the executor has dropped them.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Storage, System.Runtime.CompilerServices.StrongBox<int>> _byStorage = new();
     private readonly int[] _slotBlocks = Enumerable.Repeat(-1, plan.SlotNames.Count).ToArray();
     private int _step = -1;
+    private long _allocatedAtCollect = GC.GetAllocatedBytesForCurrentThread();
+
+    /// <summary>
+    /// Bytes the recorded run may allocate between collections. Its tensors are fresh arrays that die as the run
+    /// goes; collecting as it goes keeps the process's peak near what is alive, not everything the run allocated.
+    /// </summary>
+    public const long CollectEveryBytes = 16L << 20;
 
     public override void BeginStep(int index)
     {
         _step = index;
         while (_steps.Count <= index) _steps.Add([]);
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        if (allocated - _allocatedAtCollect > CollectEveryBytes)
+        {
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            _allocatedAtCollect = allocated;
+        }
     }
 
     public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset)
@@ -47,7 +61,7 @@ internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
         storage = Storage.Allocate(dtype, length);
         offset = 0;
         if (_step < 0) return true;
-        _byStorage[storage] = _blocks.Count;
+        _byStorage.Add(storage, new(_blocks.Count));
         _steps[_step].Add(_blocks.Count);
         _blocks.Add(new MemoryPlan.Block(dtype, length, _step));
         return true;
@@ -62,7 +76,8 @@ internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
             if (s < 0) continue;
             foreach (var t in TensorsOf(results[o]))
             {
-                if (!_byStorage.TryGetValue(t.Storage, out int b)) continue;
+                if (!_byStorage.TryGetValue(t.Storage, out var box)) continue;
+                int b = box.Value;
                 var block = _blocks[b];
                 // A block that reaches the caller (a graph output) or hides in a sequence stays off the arena.
                 if (results[o] is not Tensor || plan.LastRead[s] >= steps) block.Excluded = true;

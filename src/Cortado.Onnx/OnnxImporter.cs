@@ -15,27 +15,54 @@ namespace Cortado.Onnx;
 /// </summary>
 public static class OnnxImporter
 {
-    /// <summary>Loads, checks and imports the model at <paramref name="path"/>.</summary>
-    public static IrGraph Load(string path) => Import(OnnxModel.Load(path), Path.GetDirectoryName(Path.GetFullPath(path)));
+    /// <summary>
+    /// Loads, checks and imports the model at <paramref name="path"/>. The parsed file is this call's own, so each
+    /// initializer's bytes are released once its tensor is made: the process then holds the weights about once, not
+    /// twice, at its peak.
+    /// </summary>
+    public static IrGraph Load(string path) => Import(OnnxModel.Load(path), Path.GetDirectoryName(Path.GetFullPath(path)), release: true);
 
     /// <summary>Imports an already loaded and validated model; <paramref name="modelDirectory"/> resolves external tensor data.</summary>
-    public static IrGraph Import(ModelProto model, string? modelDirectory = null)
+    public static IrGraph Import(ModelProto model, string? modelDirectory = null) => Import(model, modelDirectory, release: false);
+
+    /// <summary>Bytes of initializer data converted between collections when the importer releases what it converted.</summary>
+    private const long CollectEveryBytes = 64L << 20;
+
+    private static IrGraph Import(ModelProto model, string? modelDirectory, bool release)
     {
         ArgumentNullException.ThrowIfNull(model);
         var opsets = new Dictionary<string, int>();
         foreach (var o in model.OpsetImport) opsets[OnnxModel.IsDefaultDomain(o.Domain) ? "" : o.Domain] = (int)o.Version;
         if (!opsets.ContainsKey("")) opsets[""] = 1;
-        var g = ImportGraph(model.Graph, opsets, modelDirectory);
+        var g = ImportGraph(model.Graph, opsets, modelDirectory, release);
         GraphValidator.Sort(g);
         GraphValidator.Validate(g);
         return g;
     }
 
-    private static IrGraph ImportGraph(GraphProto gp, Dictionary<string, int> opsets, string? dir)
+    private static IrGraph ImportGraph(GraphProto gp, Dictionary<string, int> opsets, string? dir, bool release = false)
     {
         var g = new IrGraph { Name = gp.Name };
         foreach (var (k, v) in opsets) g.Opsets[k] = v;
-        foreach (var init in gp.Initializer) g.Initializers[init.Name] = OnnxTensors.ToTensor(init, dir);
+        long converted = 0;
+        foreach (var init in gp.Initializer)
+        {
+            var t = OnnxTensors.ToTensor(init, dir);
+            g.Initializers[init.Name] = t;
+            if (!release) continue;
+            init.RawData = Google.Protobuf.ByteString.Empty;
+            init.FloatData.Clear();
+            init.DoubleData.Clear();
+            init.Int32Data.Clear();
+            init.Int64Data.Clear();
+            init.Uint64Data.Clear();
+            converted += (long)t.Numel * t.DType.SizeOf();
+            if (converted >= CollectEveryBytes)
+            {
+                GC.Collect();
+                converted = 0;
+            }
+        }
         foreach (var i in gp.Input) g.Inputs.Add(Info(i));
         foreach (var o in gp.Output) g.Outputs.Add(Info(o));
         foreach (var v in gp.ValueInfo) g.ValueInfos[v.Name] = Info(v);

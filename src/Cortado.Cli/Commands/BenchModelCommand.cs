@@ -36,8 +36,7 @@ internal static class BenchModelCommand
             var options = Common.SessionOptions(p, opt);
 
             var clock = Stopwatch.StartNew();
-            var graph = OnnxImporter.Load(file);
-            var session = new InferenceSession(graph, options);
+            var session = new InferenceSession(OnnxImporter.Load(file), options);
             double loadMs = clock.Elapsed.TotalMilliseconds;
             if (!p.GetValue(json) && session.Optimization is { } report) Console.WriteLine($"optimized: {report}");
 
