@@ -6,7 +6,9 @@ namespace Cortado.Graph;
 /// subgraph) to a kernel of <see cref="Kernels.OnnxKernels"/> — throwing <see cref="UnsupportedOpException"/> naming
 /// the first op without one — and computes the <see cref="ExecutionPlan"/>. <see cref="Run"/> keeps all per-call
 /// state in locals, so one session serves concurrent calls; shapes are taken from the fed tensors, so any
-/// dimension (the batch size in particular) may differ between calls.
+/// dimension (the batch size in particular) may differ between calls. With <see cref="SessionOptions.UseArena"/>,
+/// the first run at new input shapes records its allocations into a <see cref="MemoryPlan"/>, and later runs at those
+/// shapes take their tensors from an arena laid out by it (one set of buffers per concurrent run).
 /// </summary>
 public sealed class InferenceSession
 {
