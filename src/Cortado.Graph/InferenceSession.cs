@@ -128,12 +128,16 @@ public sealed class InferenceSession
     }
 
     // Inputs' element types and shapes: runs with the same key allocate the same tensors.
-    private static string ShapeKey(object?[] feeds) => string.Join(";", feeds.Select(f => f switch
+    private static string ShapeKey(object?[] feeds) => string.Join(";", feeds.Select(KeyOf));
+
+    private static string KeyOf(object? value) => value switch
     {
         Tensor t => $"{t.DType.Name()}[{string.Join(",", t.Dims)}]",
+        TensorSequence s => $"seq({string.Join(",", s.Items.Select(KeyOf))})",
+        OptionalValue o => $"opt({KeyOf(o.Value)})",
         null => "-",
-        _ => f.GetType().Name + "#" + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(f),
-    }));
+        _ => value.GetType().Name,
+    };
 
     private (object[] outputs, MemoryPlan plan) Record(string key, object?[] feeds)
     {

@@ -126,8 +126,7 @@ internal sealed class ArenaMemory(MemoryPlan plan, IReadOnlyDictionary<DType, St
         if (at < 0) return false;
         storage = arenas[dtype];
         offset = (int)at;
-        int size = dtype.SizeOf();
-        storage.AsBytes().Slice((int)(at * size), length * size).Clear();
+        Array.Clear(storage.Array, offset, length);
         return true;
     }
 
