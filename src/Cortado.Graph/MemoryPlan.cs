@@ -61,7 +61,7 @@ public sealed class MemoryPlan
     /// Lays out the blocks of a recorded run: <paramref name="steps"/> lists each step's allocations as block indices
     /// into <paramref name="blocks"/>; <paramref name="slotBlocks"/> gives the block each slot's value lies in (-1 none).
     /// </summary>
-    internal static MemoryPlan Build(ExecutionPlan plan, IReadOnlyList<Block> blocks, IReadOnlyList<IReadOnlyList<int>> steps, int[] slotBlocks)
+    internal static MemoryPlan Build(IReadOnlyList<Block> blocks, IReadOnlyList<IReadOnlyList<int>> steps, int[] slotBlocks)
     {
         var offsets = new long[blocks.Count];
         Array.Fill(offsets, -1);

@@ -91,7 +91,7 @@ internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
         }
     }
 
-    public MemoryPlan Finish() => MemoryPlan.Build(plan, _blocks, _steps, _slotBlocks);
+    public MemoryPlan Finish() => MemoryPlan.Build(_blocks, _steps, _slotBlocks);
 }
 
 /// <summary>
@@ -135,24 +135,20 @@ internal sealed class ArenaMemory(MemoryPlan plan, IReadOnlyDictionary<DType, St
         for (int o = 0; o < step.Outputs.Length && o < results.Length; o++)
         {
             int s = step.Outputs[o];
-            if (s < 0 || results[o] is null) continue;
-            switch (results[o])
-            {
-                case Tensor t when InArena(t) && !Within(t, plan.SlotRanges[s]):
-                    results[o] = CopyOut(t);
-                    break;
-                case TensorSequence seq when seq.Items.Any(InArena):
-                    results[o] = new TensorSequence(seq.Items.Select(i => InArena(i) ? CopyOut(i) : i).ToList(), seq.ElementType);
-                    break;
-                case OptionalValue { Value: Tensor t } when InArena(t):
-                    results[o] = new OptionalValue(CopyOut(t));
-                    break;
-                case OptionalValue { Value: TensorSequence seq } when seq.Items.Any(InArena):
-                    results[o] = new OptionalValue(new TensorSequence(seq.Items.Select(i => InArena(i) ? CopyOut(i) : i).ToList(), seq.ElementType));
-                    break;
-            }
+            if (s >= 0 && results[o] is { } value) results[o] = Detach(value, plan.SlotRanges[s]);
         }
     }
+
+    // The value itself, or a copy of it where it lies in the arena outside `range` (tensors inside a sequence or an
+    // optional have no block of their own, so any of them in the arena is copied).
+    private object Detach(object value, (DType DType, long Start, long End)? range) => value switch
+    {
+        Tensor t when InArena(t) && !Within(t, range) => CopyOut(t),
+        TensorSequence seq when seq.Items.Any(InArena) =>
+            new TensorSequence(seq.Items.Select(i => (Tensor)Detach(i, null)).ToList(), seq.ElementType),
+        OptionalValue { Value: { } inner } opt => Detach(inner, null) is var d && !ReferenceEquals(d, inner) ? new OptionalValue(d) : opt,
+        _ => value,
+    };
 
     private bool InArena(Tensor t) => arenas.TryGetValue(t.DType, out var a) && ReferenceEquals(a, t.Storage);
 

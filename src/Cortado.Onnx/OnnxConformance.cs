@@ -61,6 +61,9 @@ public static class OnnxConformance
         if (sets.Count == 0) return (false, "no test_data_set_* directories");
         var random = RandomCheck.For(graph);
         string? note = null;
+        // With the arena on, the first run at a set's shapes records the memory plan and the second runs from the
+        // arena: both must match.
+        int runs = options?.UseArena ?? true ? 2 : 1;
         foreach (var set in sets)
         {
             var feeds = new Dictionary<string, object>();
@@ -69,9 +72,6 @@ public static class OnnxConformance
                 var f = Path.Combine(set, $"input_{i}.pb");
                 if (File.Exists(f)) feeds[inputs[i].Name] = OnnxValues.Load(f, inputs[i].Kind);
             }
-            // With the arena on, the first run at these shapes records the memory plan and the second runs from the
-            // arena: both must match.
-            int runs = options?.UseArena ?? true ? 2 : 1;
             for (int run = 0; run < runs; run++)
             {
                 var outs = session.RunValues(feeds);
