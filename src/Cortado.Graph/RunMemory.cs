@@ -36,24 +36,28 @@ internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Storage, System.Runtime.CompilerServices.StrongBox<int>> _byStorage = new();
     private readonly int[] _slotBlocks = Enumerable.Repeat(-1, plan.SlotNames.Count).ToArray();
     private int _step = -1;
-    private long _allocatedAtCollect = GC.GetAllocatedBytesForCurrentThread();
 
     /// <summary>
-    /// Bytes the recorded run may allocate between collections. Its tensors are fresh arrays that die as the run
-    /// goes; collecting as it goes keeps the process's peak near what is alive, not everything the run allocated.
+    /// Bytes the process may allocate between the recorder's collections. A recorded run's tensors are fresh arrays
+    /// that die as the run goes; collecting as it goes (and first, when loading the model left garbage behind) keeps
+    /// the process's peak while recording near what is alive, not everything the run allocated.
     /// </summary>
     public const long CollectEveryBytes = 16L << 20;
+
+    private static long s_allocatedAtCollect = long.MinValue / 2;
+
+    private static void CollectIfDue(long threshold)
+    {
+        if (GC.GetTotalAllocatedBytes() - Interlocked.Read(ref s_allocatedAtCollect) <= threshold) return;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Interlocked.Exchange(ref s_allocatedAtCollect, GC.GetTotalAllocatedBytes());
+    }
 
     public override void BeginStep(int index)
     {
         _step = index;
         while (_steps.Count <= index) _steps.Add([]);
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
-        if (allocated - _allocatedAtCollect > CollectEveryBytes)
-        {
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            _allocatedAtCollect = allocated;
-        }
+        CollectIfDue(CollectEveryBytes);
     }
 
     public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset)
@@ -91,7 +95,12 @@ internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
         }
     }
 
-    public MemoryPlan Finish() => MemoryPlan.Build(_blocks, _steps, _slotBlocks);
+    public MemoryPlan Finish()
+    {
+        // The last stretch of dead intermediates goes before the arena is allocated on top.
+        CollectIfDue(CollectEveryBytes / 4);
+        return MemoryPlan.Build(_blocks, _steps, _slotBlocks);
+    }
 }
 
 /// <summary>
