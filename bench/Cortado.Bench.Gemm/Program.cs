@@ -99,7 +99,13 @@ foreach (var op in opts.Ops)
                 (16, 128, 8, 128, 3, 1, 1),
                 (16, 3, 64, 64, 7, 2, 3),
                 (64, 6, 14, 16, 5, 1, 0),
+                // Inference-sized layers (ResNet on 224×224 at batch 1 and 8).
+                (1, 3, 224, 64, 7, 2, 3),
+                (1, 64, 56, 64, 3, 1, 1),
+                (8, 64, 56, 64, 3, 1, 1),
+                (1, 256, 14, 256, 3, 1, 1),
             ];
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = opts.ConvAlgorithm;
             foreach (var L in layers)
             {
                 var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
@@ -114,7 +120,24 @@ foreach (var op in opts.Ops)
                 double tbi = Median(() => backend.Conv2dBackwardInput(y, wt, dx, g), runs);
                 double tbw = Median(() => backend.Conv2dBackwardWeight(x, y, dw, g), runs);
                 string shape = $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads}";
-                Emit("conv2d", $"{shape},\"ms\":{Fmt(tf * 1e3)},\"gflops\":{Fmt(flops / tf / 1e9)}");
+                Emit("conv2d", $"{shape},\"algorithm\":\"{Cortado.Cpu.Conv.ConvDriver<float>.Chosen(g)}\",\"ms\":{Fmt(tf * 1e3)},\"gflops\":{Fmt(flops / tf / 1e9)}");
+                if (opts.ConvAlgorithm == Cortado.Cpu.Conv.ConvAlgorithm.Auto)
+                {
+                    // Both forward algorithms, alternating run by run so that the machine's drift hits them alike.
+                    var t0 = new List<double>();
+                    var t1 = new List<double>();
+                    for (int i = 0; i < runs; i++)
+                        foreach (var (algo, into) in new[] { (Cortado.Cpu.Conv.ConvAlgorithm.Im2Col, t0), (Cortado.Cpu.Conv.ConvAlgorithm.Implicit, t1) })
+                        {
+                            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
+                            if (i == 0) backend.Conv2d(x, wt, null, y, g);
+                            long start = Stopwatch.GetTimestamp();
+                            backend.Conv2d(x, wt, null, y, g);
+                            into.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                        }
+                    Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Auto;
+                    Emit("conv2d_algorithms", $"{shape},\"im2col_ms\":{Fmt(MedianOf(t0) * 1e3)},\"implicit_ms\":{Fmt(MedianOf(t1) * 1e3)},\"implicit_speedup\":{Fmt(MedianOf(t0) / MedianOf(t1))}");
+                }
                 Emit("conv2d_backward_input", $"{shape},\"ms\":{Fmt(tbi * 1e3)},\"gflops\":{Fmt(flops / tbi / 1e9)}");
                 Emit("conv2d_backward_weight", $"{shape},\"ms\":{Fmt(tbw * 1e3)},\"gflops\":{Fmt(flops / tbw / 1e9)}");
             }
@@ -244,7 +267,7 @@ static string Fmt(double v) => v.ToString("0.###", CultureInfo.InvariantCulture)
 
 static void Emit(string op, string fields) => Console.WriteLine($"{{\"system\":\"cortado\",\"op\":\"{op}\",{fields}}}");
 
-/// <summary>Command-line options: --op sgemm,dgemm,conv --n 256,1024 --threads 1,2 --runs R --width 512|256|128|0, block sizes --kc --mc --nc.</summary>
+/// <summary>Command-line options: --op sgemm,dgemm,conv --n 256,1024 --threads 1,2 --runs R --width 512|256|128|0, block sizes --kc --mc --nc, --conv-algo auto|im2col|implicit.</summary>
 internal sealed class Options
 {
     public string[] Ops { get; private set; } = ["sgemm"];
@@ -255,6 +278,7 @@ internal sealed class Options
     public int? Kc { get; private set; }
     public int? Mc { get; private set; }
     public int? Nc { get; private set; }
+    public Cortado.Cpu.Conv.ConvAlgorithm ConvAlgorithm { get; private set; }
 
     public static Options Parse(string[] args)
     {
@@ -272,6 +296,7 @@ internal sealed class Options
                 case "--kc": o.Kc = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--mc": o.Mc = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--nc": o.Nc = int.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--conv-algo": o.ConvAlgorithm = Enum.Parse<Cortado.Cpu.Conv.ConvAlgorithm>(v, ignoreCase: true); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }

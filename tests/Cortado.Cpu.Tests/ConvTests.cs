@@ -1,5 +1,6 @@
 // Tests of the CPU convolution kernels against a direct float64 convolution over a table of geometries.
 using Cortado.Backends;
+using Cortado.Cpu.Conv;
 using Cortado.Threading;
 using Xunit;
 using Xunit.Sdk;
@@ -150,12 +151,92 @@ public sealed class ConvTests
     {
         var (x, w, bias, dy) = Inputs(g, withBias);
         var e = Reference(g, x, w, bias, dy);
-        foreach (var (dt, rel) in new[] { (DType.Float64, 1e-13), (DType.Float32, 1e-5) })
+        foreach (var algorithm in new[] { ConvAlgorithm.Auto, ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit })
+            foreach (var (dt, rel) in new[] { (DType.Float64, 1e-13), (DType.Float32, 1e-5) })
+            {
+                var (y, dx, dw) = WithAlgorithm(algorithm, () => RunAll(g, dt, x, w, bias, dy));
+                Close($"{name} {dt.Name()} forward ({algorithm})", e.Y, e.YScale, y, rel);
+                Close($"{name} {dt.Name()} backward input", e.Dx, e.DxScale, dx, rel);
+                Close($"{name} {dt.Name()} backward weight", e.Dw, e.DwScale, dw, rel);
+            }
+    }
+
+    private static TResult WithAlgorithm<TResult>(ConvAlgorithm algorithm, Func<TResult> body)
+    {
+        ConvDriver<float>.ForwardAlgorithm = ConvDriver<double>.ForwardAlgorithm = algorithm;
+        try
         {
-            var (y, dx, dw) = RunAll(g, dt, x, w, bias, dy);
-            Close($"{name} {dt.Name()} forward", e.Y, e.YScale, y, rel);
-            Close($"{name} {dt.Name()} backward input", e.Dx, e.DxScale, dx, rel);
-            Close($"{name} {dt.Name()} backward weight", e.Dw, e.DwScale, dw, rel);
+            return body();
+        }
+        finally
+        {
+            ConvDriver<float>.ForwardAlgorithm = ConvDriver<double>.ForwardAlgorithm = ConvAlgorithm.Auto;
+        }
+    }
+
+    [Fact]
+    public void ForwardAlgorithmsGiveTheSameBits()
+    {
+        // The implicit GEMM packs the very panels im2col would have stored, so every vector width, dtype, chunking
+        // (several samples per GEMM when outputs are small) and thread count gives identical outputs.
+        var cases = Geometries.Select(row => ((Conv2dGeometry)row[1], (bool)row[2])).Concat(new[]
+        {
+            (G(6, 5, 7, 6, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),              // 6 samples per column matrix
+            (G(2, 3, 45, 45, 64, 7, 7, 2, 2, 3, 3, 1, 1, 1), false),           // several column blocks: A packed once
+            (G(1, 17, 23, 35, 9, 3, 3, 3, 3, 1, 2, 2, 1, 1), true),            // stride 3, dilation 2 in H
+        }).ToList();
+        int saved = CortadoThreads.Count;
+        try
+        {
+            foreach (int? width in new int?[] { null, 512, 256, 128, 0 })
+            {
+                if (width is int wd && !Gemm.GemmKernels.IsWidthSupported(wd)) continue;
+                Gemm.GemmKernels.ForceWidth = width;
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    CortadoThreads.Count = threads;
+                    foreach (var (g, withBias) in cases)
+                    {
+                        if (Gemm.GemmKernels.WouldSwap<float>(g.OutC / g.Groups, g.OutH * g.OutW)) continue;
+                        var (x, w, bias, dy) = Inputs(g, withBias);
+                        foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                        {
+                            var a = WithAlgorithm(ConvAlgorithm.Im2Col, () => RunAll(g, dt, x, w, bias, dy)).y;
+                            var b = WithAlgorithm(ConvAlgorithm.Implicit, () => RunAll(g, dt, x, w, bias, dy)).y;
+                            BitEqual($"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: implicit against im2col", a, b);
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Gemm.GemmKernels.ForceWidth = null;
+            CortadoThreads.Count = saved;
+        }
+    }
+
+    [Fact]
+    public void AutoChoosesOncePerShape()
+    {
+        var be = CpuBackend.Instance;
+        // Large enough to be timed (an unseen shape: no other test uses 29×31 images), then a small one that is not.
+        var big = G(2, 32, 29, 31, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        var small = G(1, 2, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        Assert.True((long)big.N * big.OutC * big.OutH * big.OutW * big.C * 9 >= ConvDriver<float>.TuneMinMacs);
+        Assert.True((long)small.N * small.OutC * small.OutH * small.OutW * small.C * 9 < ConvDriver<float>.TuneMinMacs);
+        foreach (var g in new[] { big, small })
+        {
+            Assert.Equal(ConvAlgorithm.Auto, ConvDriver<float>.Chosen(g));
+            var (x, w, _, _) = Inputs(g, false);
+            var y = Tensor.Empty(DType.Float32, YShape(g));
+            be.Conv2d(T(x, DType.Float32, XShape(g)), T(w, DType.Float32, WShape(g)), null, y, g);
+            var chosen = ConvDriver<float>.Chosen(g);
+            Assert.NotEqual(ConvAlgorithm.Auto, chosen);
+            if (g == small) Assert.Equal(ConvAlgorithm.Implicit, chosen);
+            // The choice is kept: another run at the shape does not time again and keeps it.
+            be.Conv2d(T(x, DType.Float32, XShape(g)), T(w, DType.Float32, WShape(g)), null, y, g);
+            Assert.Equal(chosen, ConvDriver<float>.Chosen(g));
         }
     }
 

@@ -7,6 +7,19 @@ using Cortado.Threading;
 
 namespace Cortado.Cpu.Conv;
 
+/// <summary>How a convolution forward pass forms its GEMM's column matrix.</summary>
+internal enum ConvAlgorithm
+{
+    /// <summary>Chosen per shape by timing both at first use.</summary>
+    Auto,
+
+    /// <summary>im2col into a stored column matrix, then GEMM.</summary>
+    Im2Col,
+
+    /// <summary>GEMM whose column panels are packed straight from the input (<see cref="Im2ColPanels{T}"/>).</summary>
+    Implicit,
+}
+
 /// <summary>
 /// NCHW convolution kernels on raw pointers (x [N,C,H,W], w [OC, C/G, KH, KW], y [N, OC, OH, OW]).
 /// Per chunk of samples and group: forward y_g = W_g·cols(x_g) (+ bias), backward input
@@ -16,10 +29,59 @@ namespace Cortado.Cpu.Conv;
 /// stride-1, unpadded convolution of a single sample uses x itself as the column matrix; depthwise
 /// convolutions (one input channel per group) go to <see cref="DepthwiseConv{T}"/>. Work is split
 /// over chunks (each written by one thread) or inside each GEMM; both give the same bits, as every
-/// element's sum runs in the same order whatever the split.
+/// element's sum runs in the same order whatever the split. The forward pass either stores the column
+/// matrix (im2col) or has the GEMM pack its panels straight from x (implicit GEMM, no column matrix);
+/// the panels are the same, so are the bits, and the faster of the two is chosen per shape at first use.
 /// </summary>
 internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>
+    /// The forward algorithm for every shape, for tests and benchmarks; <see cref="ConvAlgorithm.Auto"/> (the
+    /// default) chooses per shape (<see cref="ChooseForward"/>).
+    /// </summary>
+    internal static ConvAlgorithm ForwardAlgorithm = ConvAlgorithm.Auto;
+
+    // The algorithm chosen for each shape and thread count, tried at first use.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Conv2dGeometry, int), ConvAlgorithm> s_chosen = new();
+
+    /// <summary>Multiply-adds below which a shape is not timed: it takes the implicit GEMM, which stores no columns.</summary>
+    internal const long TuneMinMacs = 1L << 22;
+
+    /// <summary>Timed runs of each algorithm when a shape is first seen (alternating; the faster minimum wins).</summary>
+    internal const int TuneTrials = 3;
+
+    /// <summary>The algorithm a forward pass of <paramref name="g"/> uses now (Auto when it is not chosen yet).</summary>
+    internal static ConvAlgorithm Chosen(in Conv2dGeometry g) =>
+        ForwardAlgorithm != ConvAlgorithm.Auto ? ForwardAlgorithm
+        : s_chosen.TryGetValue((g, CortadoThreads.Count), out var a) ? a : ConvAlgorithm.Auto;
+
+    // Both algorithms pack the same panels for the same GEMM, so they give the same bits: the choice is speed only,
+    // and timing it on the caller's own tensors changes nothing but y, which every run overwrites.
+    private static ConvAlgorithm ChooseForward(T* x, T* w, T* bias, T* y, in Conv2dGeometry g)
+    {
+        if (ForwardAlgorithm != ConvAlgorithm.Auto) return ForwardAlgorithm;
+        var key = (g, CortadoThreads.Count);
+        if (s_chosen.TryGetValue(key, out var known)) return known;
+        ConvAlgorithm choice = ConvAlgorithm.Implicit;
+        if ((long)g.N * g.OutC * g.OutH * g.OutW * (g.C / g.Groups) * g.KH * g.KW >= TuneMinMacs)
+        {
+            double best0 = double.MaxValue, best1 = double.MaxValue;
+            for (int t = 0; t < TuneTrials; t++)
+            {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                ForwardWith(ConvAlgorithm.Im2Col, x, w, bias, y, g);
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                ForwardWith(ConvAlgorithm.Implicit, x, w, bias, y, g);
+                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                best0 = Math.Min(best0, t1 - t0);
+                best1 = Math.Min(best1, t2 - t1);
+            }
+            choice = best0 < best1 ? ConvAlgorithm.Im2Col : ConvAlgorithm.Implicit;
+        }
+        s_chosen[key] = choice;
+        return choice;
+    }
+
     /// <summary>GEMM width (output pixels) a chunk of samples aims for.</summary>
     private const int TargetColumns = 256;
 
@@ -88,12 +150,18 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             DepthwiseConv<T>.Forward(x, w, bias, y, g);
             return;
         }
+        ForwardWith(ChooseForward(x, w, bias, y, g), x, w, bias, y, g);
+    }
+
+    private static void ForwardWith(ConvAlgorithm algorithm, T* x, T* w, T* bias, T* y, Conv2dGeometry g)
+    {
         int cg = g.C / g.Groups, ocg = g.OutC / g.Groups;
         int rowsK = cg * g.KH * g.KW;
         int ohw = g.OutH * g.OutW, hw = g.H * g.W;
         bool pointwise = IsPointwise(g);
         int spc = SamplesPerChunk(g), chunks = (g.N + spc - 1) / spc;
         nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y;
+        var shape = new Im2ColPanels<T>.Shape(g);
 
         void Chunk(int ch, bool inner)
         {
@@ -103,7 +171,9 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             T* b = (T*)pb;
             // One sample writes straight into y; a chunk of several goes through a staging matrix.
             T* stage = cnt == 1 ? null : (T*)GemmScratch.Stage.Get((nuint)((long)ocg * ld * sizeof(T)));
-            T* cols = cnt == 1 && pointwise ? null : (T*)GemmScratch.Cols.Get((nuint)((long)rowsK * ld * sizeof(T)));
+            // The GEMM packs its column panels from x itself unless it would run as Cᵀ (few output pixels).
+            bool implicitCols = algorithm == ConvAlgorithm.Implicit && !GemmKernels.WouldSwap<T>(ocg, (int)ld);
+            T* cols = cnt == 1 && pointwise || implicitCols ? null : (T*)GemmScratch.Cols.Get((nuint)((long)rowsK * ld * sizeof(T)));
             nint pc = (nint)cols;
             for (int gi = 0; gi < g.Groups; gi++)
             {
@@ -121,6 +191,13 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 if (cnt == 1 && pointwise)
                 {
                     GemmKernels.Gemm(false, false, ocg, ohw, cg, 1.0, wg, rowsK, 0, xg, hw, 0, beta, yg, ohw, 0, 1, inner);
+                    continue;
+                }
+                if (implicitCols)
+                {
+                    var panels = new Im2ColPanels<T>(xg, (nint)g.C * hw, shape);
+                    GemmKernels.GemmPanels(ocg, (int)ld, rowsK, 1.0, wg, rowsK, panels, beta, outp, ld, inner);
+                    if (cnt > 1) Scatter(stage, ld, cnt, ocg, ohw, yg, (nint)g.OutC * ohw);
                     continue;
                 }
                 nint xgp = (nint)xg;

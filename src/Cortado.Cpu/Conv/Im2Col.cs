@@ -98,7 +98,7 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
 
     // Short runs (one output row) are copied with vectors inline: a memmove call per row would cost more than the copy.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(T* src, T* dst, int count)
+    internal static void Copy(T* src, T* dst, int count)
     {
         int i = 0;
         if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
@@ -108,7 +108,7 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
 
     // dst[i] = src[2i] for i < count (stride-2 windows); `available` elements of the row may be read from src.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyEven(T* src, T* dst, int count, int available)
+    internal static void CopyEven(T* src, T* dst, int count, int available)
     {
         int i = 0;
         if (typeof(T) == typeof(float) && Avx512F.IsSupported)
@@ -133,7 +133,7 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     // Output columns [lo, hi) whose input column ow·stride − pad + k·dilation lies inside [0, width).
-    private static (int lo, int hi) ValidRange(int k, int pad, int dilation, int stride, int width, int outW)
+    internal static (int lo, int hi) ValidRange(int k, int pad, int dilation, int stride, int width, int outW)
     {
         int t = pad - k * dilation;                 // need ow·stride ≥ t
         int lo = t <= 0 ? 0 : (t + stride - 1) / stride;

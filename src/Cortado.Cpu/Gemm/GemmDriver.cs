@@ -36,6 +36,19 @@ internal static class GemmBlocking
 }
 
 /// <summary>
+/// Packs B panels for <see cref="GemmDriver{T, TK}"/> from something other than a stored matrix: a convolution
+/// packs its im2col columns straight from the image (implicit GEMM), so the column matrix is never written out.
+/// </summary>
+internal abstract unsafe class PanelSource<T> where T : unmanaged
+{
+    /// <summary>
+    /// Writes op(B)[p0 + p, j0 + j] to dst[p·nr + j] for p &lt; kc, j &lt; cols, and zeros in columns cols … nr − 1.
+    /// Called from several threads at once for different panels.
+    /// </summary>
+    public abstract void Pack(int p0, int kc, int j0, int cols, T* dst, int nr);
+}
+
+/// <summary>
 /// C = alpha·op(A)·op(B) + beta·C for one matrix, with the micro-kernel <typeparamref name="TK"/>.
 /// Loops (outer to inner): N in NC blocks, K in KC blocks (pack B), M in MS blocks (pack A), then work
 /// items of MC rows × a range of NR-column panels, each running micro-kernels over its tiles. K is never
@@ -52,7 +65,8 @@ internal static unsafe class GemmDriver<T, TK>
     /// c[i·ldc + j], or c[j·ldc + i] when <paramref name="transC"/> (used to run Cᵀ = op(B)ᵀ·op(A)ᵀ).
     /// </summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
-                           T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel, bool transC = false)
+                           T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel, bool transC = false,
+                           PanelSource<T>? bSource = null)
     {
         if (m <= 0 || n <= 0) return;
         if (k <= 0 || alpha == T.Zero)
@@ -69,11 +83,15 @@ internal static unsafe class GemmDriver<T, TK>
         int msMax = Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr));
         int threads = allowParallel && (long)m * n * k >= GemmBlocking.ParallelThreshold ? CortadoThreads.Count : 1;
 
+        // When all of A is one block of rows but B takes several column blocks, A is packed once, all its K blocks
+        // side by side, instead of again for every column block (a convolution's weights over a wide image).
+        long aBlock = (long)msMax * kcMax;
+        bool keepA = m <= msMax && n > ncMax && aBlock * kBlocks * sizeof(T) <= KeepPackedABytes;
+        T* packedA = (T*)GemmScratch.A.Get((nuint)(aBlock * (keepA ? kBlocks : 1) * sizeof(T)));
         var job = new Job
         {
             TransA = transA, TransB = transB, TransC = transC, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc,
-            PackedA = (T*)GemmScratch.A.Get((nuint)((long)msMax * kcMax * sizeof(T))),
-            PackedB = (T*)GemmScratch.B.Get((nuint)((long)kcMax * ncMax * sizeof(T))),
+            PackedB = (T*)GemmScratch.B.Get((nuint)((long)kcMax * ncMax * sizeof(T))), BSource = bSource,
         };
         Action<int> pack = job.PackItem, compute = job.ComputeItem;
         for (int jc = 0; jc < n; jc += ncMax)
@@ -93,7 +111,8 @@ internal static unsafe class GemmDriver<T, TK>
                     job.MPanels = (job.Ms + mr - 1) / mr;
                     // B is packed once per (jc, pc) and reused for every block of rows.
                     job.BItems = ic == 0 ? (job.NPanels + PanelsPerPackItem - 1) / PanelsPerPackItem : 0;
-                    job.AItems = (job.MPanels + PanelsPerPackItem - 1) / PanelsPerPackItem;
+                    job.PackedA = keepA ? packedA + kb * aBlock : packedA;
+                    job.AItems = keepA && jc > 0 ? 0 : (job.MPanels + PanelsPerPackItem - 1) / PanelsPerPackItem;
                     For(job.BItems + job.AItems, pack, threads);
                     job.PlanItems(threads);
                     For(job.RowBlocks * job.ColBlocks, compute, threads);
@@ -103,6 +122,9 @@ internal static unsafe class GemmDriver<T, TK>
     }
 
     private const int PanelsPerPackItem = 4;
+
+    /// <summary>Largest packed A kept whole over the column blocks of one call.</summary>
+    private const long KeepPackedABytes = 4L << 20;
 
     private static int RoundUp(int x, int q) => (x + q - 1) / q * q;
 
@@ -131,6 +153,7 @@ internal static unsafe class GemmDriver<T, TK>
         public bool TransA, TransB, TransC;
         public T Alpha, Beta;
         public T* A, B, C, PackedA, PackedB;
+        public PanelSource<T>? BSource;
         public nint Lda, Ldb, Ldc;
         public int Jc, Nc, NPanels, Pc, Kc, Ic, Ms, MPanels;
         public int AItems, BItems;
@@ -207,7 +230,11 @@ internal static unsafe class GemmDriver<T, TK>
             int cols = Math.Min(nr, Nc - jp * nr);
             T* dst = PackedB + (nint)jp * nr * kc;
             int j0 = Jc + jp * nr;
-            if (!TransB)
+            if (BSource is { } source)
+            {
+                source.Pack(Pc, kc, j0, cols, dst, nr);
+            }
+            else if (!TransB)
             {
                 // op(B)[p, j] = B[p·ldb + j]: a contiguous run per step.
                 for (int p = 0; p < kc; p++)

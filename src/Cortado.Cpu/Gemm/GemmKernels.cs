@@ -93,6 +93,62 @@ internal static class GemmKernels
             Single(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc, allowParallel);
     }
 
+    /// <summary>
+    /// C = alpha·A·B + beta·C where B (k×n) is packed panel by panel by <paramref name="b"/> rather than read from
+    /// a stored matrix. The panels are the ones <see cref="Gemm{T}"/> would pack from that matrix, so the bits are
+    /// the same as storing B first and multiplying without the swap to Cᵀ.
+    /// </summary>
+    public static unsafe void GemmPanels<T>(int m, int n, int k, double alpha, T* a, nint lda, PanelSource<T> b,
+                                            double beta, T* c, nint ldc, bool allowParallel = true)
+        where T : unmanaged
+    {
+        if (m <= 0 || n <= 0) return;
+        int width = ActiveWidth;
+        if (typeof(T) == typeof(float))
+        {
+            float* fa = (float*)a, fc = (float*)c;
+            float al = (float)alpha, be = (float)beta;
+            var src = (PanelSource<float>)(object)b;
+            switch (width)
+            {
+                case 512: GemmDriver<float, F32x512>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
+                case 256: GemmDriver<float, F32x256>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
+                case 128: GemmDriver<float, F32x128>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
+                default: GemmDriver<float, F32Scalar>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
+            }
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            double* da = (double*)a, dc = (double*)c;
+            var src = (PanelSource<double>)(object)b;
+            switch (width)
+            {
+                case 512: GemmDriver<double, F64x512>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
+                case 256: GemmDriver<double, F64x256>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
+                case 128: GemmDriver<double, F64x128>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
+                default: GemmDriver<double, F64Scalar>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
+            }
+        }
+        else
+        {
+            throw new NotSupportedException($"GEMM kernel for {typeof(T).Name}");
+        }
+    }
+
+    /// <summary>True when <see cref="Gemm{T}"/> would compute an m×n product as Cᵀ with the active micro-kernel.</summary>
+    public static bool WouldSwap<T>(int m, int n) where T : unmanaged
+    {
+        bool f = typeof(T) == typeof(float);
+        var (mr, nr) = ActiveWidth switch
+        {
+            512 => f ? (F32x512.MR, F32x512.NR) : (F64x512.MR, F64x512.NR),
+            256 => f ? (F32x256.MR, F32x256.NR) : (F64x256.MR, F64x256.NR),
+            128 => f ? (F32x128.MR, F32x128.NR) : (F64x128.MR, F64x128.NR),
+            _ => f ? (F32Scalar.MR, F32Scalar.NR) : (F64Scalar.MR, F64Scalar.NR),
+        };
+        return SwapPays(m, n, mr, nr);
+    }
+
     // Whether computing Cᵀ = op(B)ᵀ·op(A)ᵀ wastes fewer multiply-adds on zero-padded tile rows and
     // columns than C = op(A)·op(B) (a narrow C: matrix–vector products, convolutions over few pixels).
     // Both give identical bits: each element is the same sequence of multiply-adds with the factors
