@@ -13,23 +13,100 @@ public sealed partial class CpuBackend
     /// <paramref name="g"/>), padding counting as −∞; indices gets the flat h·W + w position of the maximum in
     /// its (n, c) plane. Ties keep the first position in row-major window order; a NaN in the window wins
     /// (the last NaN, as PyTorch's CPU kernel does). A window lying wholly in padding gives −∞ and index −1.
-    /// float32/float64; planes run in parallel.
+    /// float32/float64; planes run in parallel. Without indices (null: inference), rows of outputs are computed
+    /// with vectors, tap after tap in the same window order, so y is the same as with indices.
     /// </summary>
-    public void MaxPool2d(Tensor x, Tensor y, Tensor indices, Conv2dGeometry g)
+    public void MaxPool2d(Tensor x, Tensor y, Tensor? indices, Conv2dGeometry g)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
-        ArgumentNullException.ThrowIfNull(indices);
         const string name = "max_pool2d";
         CheckPoolShapes(name, x, y, g);
-        if (indices.DType != DType.Int64 || !ShapeUtil.Equal(indices.Shape, y.Shape) || !Dense(indices))
+        if (indices is not null && (indices.DType != DType.Int64 || !ShapeUtil.Equal(indices.Shape, y.Shape) || !Dense(indices)))
             throw new ShapeMismatchException($"{name}: indices must be contiguous int64 of shape {ShapeUtil.Format(y.Shape)}, got {indices.DType.Name()} {ShapeUtil.Format(indices.Shape)}");
         switch (x.DType)
         {
-            case DType.Float32: MaxPoolTyped<float>(x, y, indices, g); break;
-            case DType.Float64: MaxPoolTyped<double>(x, y, indices, g); break;
+            case DType.Float32 when indices is null: MaxPoolRows<float>(x, y, g); break;
+            case DType.Float64 when indices is null: MaxPoolRows<double>(x, y, g); break;
+            case DType.Float32: MaxPoolTyped<float>(x, y, indices!, g); break;
+            case DType.Float64: MaxPoolTyped<double>(x, y, indices!, g); break;
             default: throw Missing(name, x.DType);
         }
+    }
+
+    // Max pooling without indices. For each output row and each valid window row, the input row is split into its
+    // stride phases (phase p holds columns p, p + s, p + 2s, …), so that tap kw of every output column is one
+    // contiguous run of a phase: out[ow] ← x[ow·s + kw·d − pad] = phase[(kw·d − pad) mod s][ow + ⌊(kw·d − pad) / s⌋].
+    // Each tap updates the row with the scalar loop's rule (a larger value or a NaN replaces), in the same order.
+    private static void MaxPoolRows<T>(Tensor x, Tensor y, Conv2dGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var xd = x.Data<T>();
+        var yd = y.Data<T>();
+        int xo = x.Offset, yo = y.Offset;
+        int planes = g.N * g.C, s = g.StrideW, w = g.W, ow_ = g.OutW;
+        int phaseLen = (w + s - 1) / s;
+        long perPlane = (long)g.OutH * g.OutW * g.KH * g.KW;
+        var rows = Taps(g.OutH, g.StrideH, g.PadH, g.KH, g.DilationH, g.H);
+        // Per tap kw: its phase, its offset within the phase, and the output columns whose input column is inside.
+        var taps = new (int phase, int shift, int lo, int hi)[g.KW];
+        for (int kw = 0; kw < g.KW; kw++)
+        {
+            int off = kw * g.DilationW - g.PadW;
+            int phase = ((off % s) + s) % s, shift = (off - phase) / s;
+            // ow is valid when 0 ≤ ow·s + off < W.
+            int lo = off >= 0 ? 0 : (-off + s - 1) / s;
+            int hi = Math.Min(ow_, off >= w ? 0 : (w - off + s - 1) / s);
+            taps[kw] = (phase, shift, lo, Math.Max(lo, hi));
+        }
+        Work.For(planes, Work.ChunkFor(perPlane), perPlane * planes, (p0, p1) =>
+        {
+            var phases = s == 1 ? null : new T[s * phaseLen];
+            for (int p = p0; p < p1; p++)
+            {
+                var plane = new ReadOnlySpan<T>(xd, xo + p * g.H * w, g.H * w);
+                var outPlane = new Span<T>(yd, yo + p * g.OutH * ow_, g.OutH * ow_);
+                for (int oh = 0; oh < g.OutH; oh++)
+                {
+                    var acc = outPlane.Slice(oh * ow_, ow_);
+                    acc.Fill(T.NegativeInfinity);
+                    var (hs, khLo, khHi) = rows[oh];
+                    for (int kh = khLo; kh < khHi; kh++)
+                    {
+                        var row = plane.Slice((hs + kh * g.DilationH) * w, w);
+                        if (phases != null)
+                            for (int ph = 0; ph < s; ph++)
+                            {
+                                var dst = phases.AsSpan(ph * phaseLen, phaseLen);
+                                for (int i = 0, c = ph; c < w; i++, c += s) dst[i] = row[c];
+                            }
+                        foreach (var (phase, shift, lo, hi) in taps)
+                        {
+                            if (lo >= hi) continue;
+                            var src = phases == null ? row.Slice(lo + shift, hi - lo) : new ReadOnlySpan<T>(phases, phase * phaseLen + lo + shift, hi - lo);
+                            MaxInto(acc.Slice(lo, hi - lo), src);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // acc[i] ← v[i] where v[i] > acc[i] or v[i] is NaN (the scalar kernel's rule: ties keep the earlier tap).
+    private static void MaxInto<T>(Span<T> acc, ReadOnlySpan<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
+        {
+            for (; i + Vector<T>.Count <= acc.Length; i += Vector<T>.Count)
+            {
+                var a = new Vector<T>(acc.Slice(i));
+                var b = new Vector<T>(v.Slice(i));
+                var take = Vector.GreaterThan(b, a) | ~Vector.Equals(b, b);
+                Vector.ConditionalSelect(take, b, a).CopyTo(acc.Slice(i));
+            }
+        }
+        for (; i < acc.Length; i++)
+            if (v[i] > acc[i] || T.IsNaN(v[i])) acc[i] = v[i];
     }
 
     // The window positions [lo, hi) of one axis whose coordinate start + k·dilation lies in [0, size).

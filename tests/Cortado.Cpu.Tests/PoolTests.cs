@@ -8,10 +8,10 @@ namespace Cortado.Cpu.Tests;
 
 public class PoolTests
 {
-    private static Conv2dGeometry Geo(int n, int c, int h, int w, int k1, int k2, int s1, int s2, int p1, int p2, int d1 = 1, int d2 = 1) =>
+    internal static Conv2dGeometry Geo(int n, int c, int h, int w, int k1, int k2, int s1, int s2, int p1, int p2, int d1 = 1, int d2 = 1) =>
         new(n, c, h, w, c, k1, k2, s1, s2, p1, p2, d1, d2, c);
 
-    private static readonly Conv2dGeometry[] Geometries =
+    internal static readonly Conv2dGeometry[] Geometries =
     [
         Geo(2, 3, 9, 11, 2, 2, 2, 2, 0, 0),
         Geo(2, 3, 9, 11, 3, 3, 1, 1, 1, 1),
@@ -22,7 +22,7 @@ public class PoolTests
     ];
 
     // Reference max pooling: −∞ padding, first maximum in window order, a NaN wins (the last NaN, as in PyTorch).
-    private static (double[] y, long[] idx) RefMax(double[] x, Conv2dGeometry g)
+    internal static (double[] y, long[] idx) RefMax(double[] x, Conv2dGeometry g)
     {
         var y = new double[g.N * g.C * g.OutH * g.OutW];
         var idx = new long[y.Length];
@@ -194,5 +194,56 @@ public class PoolTests
         var bad = Tensor.Empty(DType.Int64, 1, 1, 2, 2);
         bad.Data<long>()[0] = 16;
         Assert.Throws<CortadoException>(() => CpuBackend.Instance.MaxPool2dBackward(Tensor.Ones(1, 1, 2, 2), bad, Tensor.Zeros(1, 1, 4, 4), g));
+    }
+}
+
+// Max pooling without indices toggles the vector paths, so it runs in their collection (nothing else runs beside it).
+[Collection(VectorPathCollection.Name)]
+public class MaxPoolWithoutIndicesTests
+{
+    [Fact]
+    public void MaxPoolWithoutIndicesGivesTheSameBits()
+    {
+        // The inference path (no indices, rows of vectors over stride phases) against the indexed path, bit for bit:
+        // ties, NaNs and signed zeros in the input, strides 1 to 3, dilation, padding, rows wider than a vector.
+        var geometries = PoolTests.Geometries.Concat(new[]
+        {
+            PoolTests.Geo(1, 4, 112, 112, 3, 3, 2, 2, 1, 1),   // ResNet's stem pooling
+            PoolTests.Geo(2, 3, 13, 45, 3, 3, 2, 2, 1, 1),
+            PoolTests.Geo(1, 2, 11, 40, 3, 5, 3, 3, 1, 2, 1, 2),
+            PoolTests.Geo(1, 2, 7, 33, 2, 4, 1, 1, 1, 2, 2, 1),
+        });
+        bool saved = Kernels.VectorPaths.Enabled;
+        try
+        {
+            foreach (bool vectors in new[] { true, false })
+            {
+                Kernels.VectorPaths.Enabled = vectors;
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    foreach (var g in geometries)
+                    {
+                        int n = g.N * g.C * g.H * g.W;
+                        var special = new[] { double.NaN, 0.0, -0.0, double.NegativeInfinity };
+                        var xs = Ints(n, -3, 3, 7).Select((v, i) => i % 37 == 5 ? special[i / 37 % 4] : Quantize(dt, v)).ToArray();
+                        var x = Make(dt, [g.N, g.C, g.H, g.W], xs);
+                        var withIdx = Tensor.Empty(dt, g.N, g.C, g.OutH, g.OutW);
+                        CpuBackend.Instance.MaxPool2d(x, withIdx, Tensor.Empty(DType.Int64, g.N, g.C, g.OutH, g.OutW), g);
+                        var noIdx = Tensor.Empty(dt, g.N, g.C, g.OutH, g.OutW);
+                        CpuBackend.Instance.MaxPool2d(x, noIdx, null, g);
+                        double[] a = Read(withIdx), b = Read(noIdx), r = PoolTests.RefMax(xs, g).y;
+                        for (int i = 0; i < a.Length; i++)
+                        {
+                            Assert.True(BitConverter.DoubleToInt64Bits(a[i]) == BitConverter.DoubleToInt64Bits(b[i]),
+                                $"{dt.Name()} {g} vectors={vectors}: output {i} is {b[i]:R} without indices, {a[i]:R} with");
+                            Assert.True(BitConverter.DoubleToInt64Bits(r[i]) == BitConverter.DoubleToInt64Bits(b[i]),
+                                $"{dt.Name()} {g} vectors={vectors}: output {i} is {b[i]:R}, reference {r[i]:R}");
+                        }
+                    }
+            }
+        }
+        finally
+        {
+            Kernels.VectorPaths.Enabled = saved;
+        }
     }
 }

@@ -142,8 +142,8 @@ public interface IBackend
     /// <summary>dw = gradient of Conv2d with respect to w, given x and dy (dw overwritten).</summary>
     void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Conv2dGeometry g);
 
-    /// <summary>Max pooling of contiguous x [N,C,H,W] into y [N,C,OutH,OutW] with the flat H·W index of each maximum in indices (int64). Padding counts as -∞. OutC = C, Groups = C.</summary>
-    void MaxPool2d(Tensor x, Tensor y, Tensor indices, Conv2dGeometry g);
+    /// <summary>Max pooling of contiguous x [N,C,H,W] into y [N,C,OutH,OutW] with the flat H·W index of each maximum in indices (int64; null when not wanted). Padding counts as -∞. OutC = C, Groups = C.</summary>
+    void MaxPool2d(Tensor x, Tensor y, Tensor? indices, Conv2dGeometry g);
 
     /// <summary>dx (zeroed first) += dy routed to the recorded indices.</summary>
     void MaxPool2dBackward(Tensor dy, Tensor indices, Tensor dx, Conv2dGeometry g);

@@ -120,13 +120,14 @@ public sealed class MaxPool2dOp(int kH, int kW, int strideH, int strideW, int pa
         var dt = Window.FloatCompute(x[0], Where);
         var xc = x[0].Cast(dt).Contiguous();
         var y = Tensor.Empty(dt, g.N, g.C, g.OutH, g.OutW);
-        _indices = Tensor.Empty(DType.Int64, y.Dims);
+        // The indices serve only the backward pass; without a tape entry the kernel skips them.
+        _indices = GradientWanted ? Tensor.Empty(DType.Int64, y.Dims) : null;
         if (y.Numel > 0) Backend.Current.MaxPool2d(xc, y, _indices, g);
         return y.DType == x[0].DType ? y : y.Cast(x[0].DType);
     }
 
     /// <summary>Flat H·W index of each maximum from the last forward (torch's return_indices).</summary>
-    public Tensor Indices => _indices ?? throw new InvalidOperationException("forward has not run");
+    public Tensor Indices => _indices ?? throw new InvalidOperationException("forward has not run with a gradient wanted");
 
     public override Tensor?[] Backward(Tensor[] x, Tensor y, Tensor gy)
     {

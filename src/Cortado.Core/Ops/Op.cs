@@ -27,6 +27,13 @@ public abstract class Op
     public virtual bool Differentiable => true;
 
     /// <summary>
+    /// Whether the tape will record this application, so that <see cref="Backward"/> may run: set by
+    /// <see cref="Apply"/> before <see cref="Forward"/> (true when Forward is called some other way). An op may
+    /// skip what only its backward needs (max pooling's indices) when it is false.
+    /// </summary>
+    public bool GradientWanted { get; private set; } = true;
+
+    /// <summary>
     /// Gradients with respect to each input given the gradient of the output (null where an input has
     /// none, e.g. an integer index). <paramref name="output"/> is the value Forward returned.
     /// </summary>
@@ -37,6 +44,15 @@ public abstract class Op
     public static Tensor Apply(Op op, params Tensor[] inputs)
     {
         Tensor y;
+        bool wanted = false;
+        if (Autograd.IsEnabled && op.Differentiable)
+            foreach (var x in inputs)
+                if (x.RequiresGrad)
+                {
+                    wanted = true;
+                    break;
+                }
+        op.GradientWanted = wanted;
         using (Autograd.NoGradScope())
             y = op.Forward(inputs);
         // An op may return an input unchanged (expand to the same shape); record on a fresh alias so the
@@ -47,17 +63,10 @@ public abstract class Op
                 y = x.Detach();
                 break;
             }
-        if (Autograd.IsEnabled && op.Differentiable)
+        if (wanted)
         {
-            foreach (var x in inputs)
-            {
-                if (x.RequiresGrad)
-                {
-                    y.GradFn = new GradNode(op, inputs, y);
-                    y.RequiresGradInternal = true;
-                    break;
-                }
-            }
+            y.GradFn = new GradNode(op, inputs, y);
+            y.RequiresGradInternal = true;
         }
         return y;
     }
