@@ -11,8 +11,9 @@ namespace Cortado.Cpu.Conv;
 /// Convolution with groups = C (each output channel reads one input channel, e.g. MobileNet's depthwise
 /// layers). A GEMM per group would have one row, so these kernels slide the window directly:
 /// y[n, o, oh, ow] = bias[o] + Σ_{kh, kw} w[o, 0, kh, kw]·x[n, o / (OC/C), ih, iw], taps summed in the
-/// order (kh, kw) for every element. Vectors run along output rows (stride 1); multiply and add are
-/// separate, so vector and scalar positions round alike. Threads split over whole output planes.
+/// order (kh, kw) for every element. Vectors run along output rows (the forward pass splits a strided
+/// input into column phases first, so its taps read contiguous runs); multiply and add are separate, so
+/// vector and scalar positions round alike. Threads split over whole output planes.
 /// </summary>
 internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -77,27 +78,44 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         int mult = g.OutC / g.C, kk = g.KH * g.KW;
         int hw = g.H * g.W, ohw = g.OutH * g.OutW;
         nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y;
+        // With a column stride s > 1, each input plane is first split into its s column phases (phase p, row ih holds
+        // columns p, p + s, …), so every tap reads a contiguous run: column ow·s + off is phase off mod s at ow + ⌊off / s⌋.
+        int s = g.StrideW, phaseW = (g.W + s - 1) / s;
         CortadoThreads.ParallelRanges(g.N * g.OutC, PlanesPerTask(ohw * kk), (p0, p1) =>
         {
+            T* phases = s == 1 ? null : (T*)Gemm.GemmScratch.Cols.Get((nuint)((long)s * g.H * phaseW * sizeof(T)));
+            T* split = null;
             for (int plane = p0; plane < p1; plane++)
             {
                 int n = plane / g.OutC, o = plane % g.OutC;
                 T* xp = (T*)px + ((nint)n * g.C + o / mult) * hw;
                 T* yp = (T*)py + (nint)plane * ohw;
                 T* wp = (T*)pw + (nint)o * kk;
+                if (phases != null && split != xp)
+                {
+                    for (int ph = 0; ph < s; ph++)
+                        for (int ih = 0; ih < g.H; ih++)
+                        {
+                            T* src = xp + (nint)ih * g.W, dst = phases + ((nint)ph * g.H + ih) * phaseW;
+                            for (int i = 0, c = ph; c < g.W; i++, c += s) dst[i] = src[c];
+                        }
+                    split = xp;
+                }
                 new Span<T>(yp, ohw).Fill(pb == 0 ? T.Zero : ((T*)pb)[o]);
                 for (int kh = 0; kh < g.KH; kh++)
                     for (int kw = 0; kw < g.KW; kw++)
                     {
                         T wv = wp[kh * g.KW + kw];
-                        var (lo, hi) = ValidRange(kw, g.PadW, g.DilationW, g.StrideW, g.W, g.OutW);
+                        var (lo, hi) = ValidRange(kw, g.PadW, g.DilationW, s, g.W, g.OutW);
                         if (lo >= hi) continue;
-                        int iw0 = lo * g.StrideW - g.PadW + kw * g.DilationW;
+                        int off = kw * g.DilationW - g.PadW, iw0 = lo * s + off;
+                        int phase = ((off % s) + s) % s, shift = (off - phase) / s;
                         for (int oh = 0; oh < g.OutH; oh++)
                         {
                             int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
                             if ((uint)ih >= (uint)g.H) continue;
-                            Axpy(yp + (nint)oh * g.OutW + lo, xp + (nint)ih * g.W + iw0, g.StrideW, hi - lo, wv);
+                            T* src = phases == null ? xp + (nint)ih * g.W + iw0 : phases + ((nint)phase * g.H + ih) * phaseW + lo + shift;
+                            Axpy(yp + (nint)oh * g.OutW + lo, src, 1, hi - lo, wv);
                         }
                     }
             }
