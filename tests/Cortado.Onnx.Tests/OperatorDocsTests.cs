@@ -18,12 +18,19 @@ public class OperatorDocsTests
     }
 
     [Fact]
-    public void OperatorsMarkdownListsRegisteredOps()
+    public void OperatorsMarkdownListsRegisteredOpsWithOpsetsAndDTypes()
     {
         var md = OperatorDocs.Markdown();
-        Assert.Contains("| Bernoulli | ai.onnx | ≤ 17 | Random |", md, StringComparison.Ordinal);
-        Assert.Contains("| Conv | ai.onnx | ≤ 17 | Conv |", md, StringComparison.Ordinal);
-        Assert.Contains("| Adam | ai.onnx.preview.training |", md, StringComparison.Ordinal);
+        // Opsets are the since-versions of the ONNX spec; dtypes are the kernel's declared ones (floats, ints, all abbreviated).
+        Assert.Contains("| Bernoulli | ai.onnx | 15 | T1: float32, float64, float16; T2: all | Random |", md, StringComparison.Ordinal);
+        Assert.Contains("| Conv | ai.onnx | 1, 11 | float32, float64, float16 | Conv |", md, StringComparison.Ordinal);
+        Assert.Contains("| Add | ai.onnx | 1, 6, 7, 13, 14 | floats, ints | Elementwise |", md, StringComparison.Ordinal);
+        Assert.Contains("| Gather | ai.onnx | 1, 11, 13 | T: all; Tind: int32, int64 | Shape |", md, StringComparison.Ordinal);
+        Assert.Contains("| Scatter | ai.onnx | 9; deprecated at 11 |", md, StringComparison.Ordinal);
+        Assert.Contains("| Adam | ai.onnx.preview.training | 1 | T1, T3: float32, float64 | Training |", md, StringComparison.Ordinal);
+        Assert.Contains("| FusedConv | com.cortado | Cortado's own | float32, float64 | Fused |", md, StringComparison.Ordinal);
         Assert.DoesNotContain("| Bogus |", md, StringComparison.Ordinal);
+        // Dtypes the spec allows and the table leaves out are listed after the table.
+        Assert.Contains("- Erf: T: ints", md, StringComparison.Ordinal);
     }
 }

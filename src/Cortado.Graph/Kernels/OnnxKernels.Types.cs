@@ -1,0 +1,225 @@
+// The element types each ONNX kernel accepts, per type parameter of its op: the catalogue's dtype declarations.
+namespace Cortado.Graph.Kernels;
+
+/// <summary>
+/// A type parameter of an op, named as in the op's newest ONNX schema ("T", "Tind", "T1" …; "T" for Cortado's own
+/// ops), and the dtypes its kernel accepts for it. For a parameter that types sequences or optionals (ONNX's "S", "O"),
+/// the dtypes are those of the tensors inside.
+/// </summary>
+public sealed record KernelTypeParam(string Name, IReadOnlyList<DType> DTypes);
+
+public static partial class OnnxKernels
+{
+    private const DType F32 = DType.Float32, F64 = DType.Float64, F16 = DType.Float16, BF16 = DType.BFloat16;
+    private const DType I8 = DType.Int8, U8 = DType.UInt8, I32 = DType.Int32, I64 = DType.Int64, Bool = DType.Bool;
+    private const string Training = "ai.onnx.preview.training";
+
+    private static readonly DType[] FloatTypes = [F32, F64, F16, BF16];
+    private static readonly DType[] IntTypes = [I8, U8, I32, I64];
+    private static readonly DType[] NumericTypes = [.. FloatTypes, .. IntTypes];
+    private static readonly DType[] AllTypes = [.. NumericTypes, Bool];
+    private static readonly DType[] AllButBF16 = [F32, F64, F16, .. IntTypes, Bool];
+
+    private static KernelTypeParam Param(string name, params DType[] dtypes) => new(name, dtypes);
+
+    private static KernelTypeParam[] T(params DType[] dtypes) => [Param("T", dtypes)];
+
+    // One entry per registered kernel, keyed as the registry keys it ("Op", or "domain:Op" outside the default domain).
+    // A dtype is listed only where the ONNX specification allows it (at some opset) and the kernel was run at it and
+    // matched a reference: OperatorDTypeTests runs every entry, and fails when one is missing, wrong or untested.
+    // What the kernels do with a dtype the specification allows and this table omits is not promised.
+    private static readonly Dictionary<string, KernelTypeParam[]> Accepted = new(StringComparer.Ordinal)
+    {
+        ["Abs"] = T(NumericTypes),
+        ["Acos"] = T(F32, F64, F16),
+        ["Acosh"] = T(F32, F64, F16),
+        ["Add"] = T(NumericTypes),
+        ["And"] = [Param("T", Bool), Param("T1", Bool)],
+        ["ArgMax"] = T(NumericTypes),
+        ["ArgMin"] = T(NumericTypes),
+        ["Asin"] = T(F32, F64, F16),
+        ["Asinh"] = T(F32, F64, F16),
+        ["Atan"] = T(F32, F64, F16),
+        ["Atanh"] = T(F32, F64, F16),
+        ["AveragePool"] = T(F32, F64, F16),
+        ["BatchNormalization"] = [Param("T", FloatTypes), Param("T1", FloatTypes), Param("T2", FloatTypes)],
+        ["Bernoulli"] = [Param("T1", F32, F64, F16), Param("T2", AllTypes)],
+        ["BitShift"] = T(U8),
+        ["BlackmanWindow"] = [Param("T1", I32, I64), Param("T2", FloatTypes)],
+        ["Cast"] = [Param("T1", AllTypes), Param("T2", AllTypes)],
+        ["CastLike"] = [Param("T1", AllTypes), Param("T2", AllTypes)],
+        ["Ceil"] = T(FloatTypes),
+        ["Celu"] = T(F32),
+        ["Clip"] = T(NumericTypes),
+        ["Compress"] = [Param("T", AllButBF16), Param("T1", Bool)],
+        ["Concat"] = T(AllTypes),
+        ["ConcatFromSequence"] = [Param("S", AllButBF16), Param("T", AllButBF16)],
+        ["Constant"] = T(AllTypes),
+        ["ConstantOfShape"] = [Param("T1", I64), Param("T2", AllButBF16)],
+        ["Conv"] = T(F32, F64, F16),
+        ["ConvInteger"] = [Param("T1", I8, U8), Param("T2", I8, U8), Param("T3", I32)],
+        ["ConvTranspose"] = T(F32, F64, F16),
+        ["Cos"] = T(F32, F64, F16),
+        ["Cosh"] = T(F32, F64, F16),
+        ["CumSum"] = [Param("T", [.. FloatTypes, I32, I64]), Param("T2", I32, I64)],
+        ["DFT"] = [Param("T1", FloatTypes), Param("T2", I32, I64)],
+        ["DepthToSpace"] = T(AllTypes),
+        ["DequantizeLinear"] = T(I8, U8, I32),
+        ["Det"] = T(F32, F64, F16),
+        ["Div"] = T(NumericTypes),
+        ["Dropout"] = [Param("T", FloatTypes), Param("T1", F32, F64, F16), Param("T2", Bool)],
+        ["DynamicQuantizeLinear"] = [Param("T1", F32), Param("T2", U8)],
+        ["Einsum"] = T([F32, F64, F16, .. IntTypes]),
+        ["Elu"] = T(F32, F64, F16),
+        ["Equal"] = [Param("T", AllTypes), Param("T1", Bool)],
+        ["Erf"] = T(FloatTypes),
+        ["Exp"] = T(FloatTypes),
+        ["Expand"] = T(AllTypes),
+        ["EyeLike"] = [Param("T1", AllButBF16), Param("T2", AllButBF16)],
+        ["Flatten"] = T(AllTypes),
+        ["Floor"] = T(FloatTypes),
+        ["GRU"] = [Param("T", F32, F64, F16), Param("T1", I32)],
+        ["Gather"] = [Param("T", AllTypes), Param("Tind", I32, I64)],
+        ["GatherElements"] = [Param("T", AllTypes), Param("Tind", I32, I64)],
+        ["GatherND"] = T(AllTypes),
+        ["Gemm"] = T([.. FloatTypes, I32, I64]),
+        ["GlobalAveragePool"] = T(F32, F64, F16),
+        ["GlobalLpPool"] = T(F32, F64, F16),
+        ["GlobalMaxPool"] = T(F32, F64, F16),
+        ["Greater"] = [Param("T", NumericTypes), Param("T1", Bool)],
+        ["GreaterOrEqual"] = [Param("T", NumericTypes), Param("T1", Bool)],
+        ["GridSample"] = [Param("T1", F32, F64, F16), Param("T2", F32, F64, F16)],
+        ["HammingWindow"] = [Param("T1", I32, I64), Param("T2", FloatTypes)],
+        ["HannWindow"] = [Param("T1", I32, I64), Param("T2", FloatTypes)],
+        ["HardSigmoid"] = T(F32, F64, F16),
+        ["HardSwish"] = T(F32, F64, F16),
+        ["Hardmax"] = T(FloatTypes),
+        ["Identity"] = [Param("V", AllTypes)],
+        ["If"] = [Param("V", AllTypes), Param("B", Bool)],
+        ["InstanceNormalization"] = T(F32, F64, F16),
+        ["IsInf"] = [Param("T1", F32, F64), Param("T2", Bool)],
+        ["IsNaN"] = [Param("T1", FloatTypes), Param("T2", Bool)],
+        ["LRN"] = T(FloatTypes),
+        ["LSTM"] = [Param("T", F32, F64, F16), Param("T1", I32)],
+        ["LayerNormalization"] = [Param("T", FloatTypes), Param("U", F32, BF16)],
+        ["LeakyRelu"] = T(FloatTypes),
+        ["Less"] = [Param("T", NumericTypes), Param("T1", Bool)],
+        ["LessOrEqual"] = [Param("T", NumericTypes), Param("T1", Bool)],
+        ["Log"] = T(FloatTypes),
+        ["LogSoftmax"] = T(FloatTypes),
+        ["Loop"] = [Param("V", AllTypes), Param("I", I64), Param("B", Bool)],
+        ["LpNormalization"] = T(F32, F64, F16),
+        ["LpPool"] = T(F32, F64, F16),
+        ["MatMul"] = T([.. FloatTypes, I32, I64]),
+        ["MatMulInteger"] = [Param("T1", I8, U8), Param("T2", I8, U8), Param("T3", I32)],
+        ["Max"] = T(NumericTypes),
+        ["MaxPool"] = [Param("T", F32, F64, F16, I8, U8), Param("I", I64)],
+        ["MaxUnpool"] = [Param("T1", F32, F64, F16), Param("T2", I64)],
+        ["Mean"] = T(FloatTypes),
+        ["MeanVarianceNormalization"] = T(FloatTypes),
+        ["MelWeightMatrix"] = [Param("T1", I32, I64), Param("T2", FloatTypes), Param("T3", NumericTypes)],
+        ["Min"] = T(NumericTypes),
+        ["Mod"] = T(NumericTypes),
+        ["Mul"] = T(NumericTypes),
+        ["Neg"] = T([.. FloatTypes, I8, I32, I64]),
+        ["NegativeLogLikelihoodLoss"] = [Param("T", F32, F64, F16), Param("Tind", I32, I64)],
+        ["NonMaxSuppression"] = [],
+        ["NonZero"] = T(AllTypes),
+        ["Not"] = T(Bool),
+        ["OneHot"] = [Param("T1", [F32, F64, F16, .. IntTypes]), Param("T2", [F32, F64, F16, .. IntTypes]), Param("T3", AllButBF16)],
+        ["Optional"] = [Param("V", AllButBF16), Param("O", AllButBF16)],
+        ["OptionalGetElement"] = [Param("O", AllButBF16), Param("V", AllButBF16)],
+        ["OptionalHasElement"] = [Param("O", AllButBF16), Param("B", Bool)],
+        ["Or"] = [Param("T", Bool), Param("T1", Bool)],
+        ["PRelu"] = T([.. FloatTypes, I32, I64]),
+        ["Pad"] = T(AllTypes),
+        ["Pow"] = [Param("T", [.. FloatTypes, I32, I64]), Param("T1", NumericTypes)],
+        ["QLinearConv"] = [Param("T1", I8, U8), Param("T2", I8, U8), Param("T3", I8, U8), Param("T4", I32)],
+        ["QLinearMatMul"] = [Param("T1", I8, U8), Param("T2", I8, U8), Param("T3", I8, U8)],
+        ["QuantizeLinear"] = [Param("T1", F32, I32), Param("T2", I8, U8)],
+        ["RNN"] = [Param("T", F32, F64, F16), Param("T1", I32)],
+        ["RandomNormal"] = T(F32, F64, F16),
+        ["RandomNormalLike"] = [Param("T1", AllButBF16), Param("T2", F32, F64, F16)],
+        ["RandomUniform"] = T(F32, F64, F16),
+        ["RandomUniformLike"] = [Param("T1", AllButBF16), Param("T2", F32, F64, F16)],
+        ["Range"] = T(F32, F64, I32, I64),
+        ["Reciprocal"] = T(FloatTypes),
+        ["ReduceL1"] = T([.. FloatTypes, I32, I64]),
+        ["ReduceL2"] = T([.. FloatTypes, I32, I64]),
+        ["ReduceLogSum"] = T(FloatTypes),
+        ["ReduceLogSumExp"] = T(FloatTypes),
+        ["ReduceMax"] = T(NumericTypes),
+        ["ReduceMean"] = T([.. FloatTypes, I32, I64]),
+        ["ReduceMin"] = T(NumericTypes),
+        ["ReduceProd"] = T([.. FloatTypes, I32, I64]),
+        ["ReduceSum"] = T([.. FloatTypes, I32, I64]),
+        ["ReduceSumSquare"] = T([.. FloatTypes, I32, I64]),
+        ["Relu"] = T([.. FloatTypes, I8, I32, I64]),
+        ["Reshape"] = T(AllTypes),
+        ["Resize"] = [Param("T1", AllTypes), Param("T2", F32, F64, F16)],
+        ["ReverseSequence"] = T(AllButBF16),
+        ["RoiAlign"] = [Param("T1", F32, F64, F16), Param("T2", I64)],
+        ["Round"] = T(F32, F64, F16),
+        ["STFT"] = [Param("T1", FloatTypes), Param("T2", I32, I64)],
+        ["Scan"] = [Param("V", AllTypes)],
+        ["Scatter"] = [Param("T", AllButBF16), Param("Tind", I32, I64)],
+        ["ScatterElements"] = [Param("T", AllTypes), Param("Tind", I32, I64)],
+        ["ScatterND"] = T(AllTypes),
+        ["Selu"] = T(F32, F64, F16),
+        ["SequenceAt"] = [Param("S", AllButBF16), Param("T", AllButBF16), Param("I", I32, I64)],
+        ["SequenceConstruct"] = [Param("T", AllButBF16), Param("S", AllButBF16)],
+        ["SequenceEmpty"] = [Param("S", AllButBF16)],
+        ["SequenceErase"] = [Param("S", AllButBF16), Param("I", I32, I64)],
+        ["SequenceInsert"] = [Param("T", AllButBF16), Param("S", AllButBF16), Param("I", I32, I64)],
+        ["SequenceLength"] = [Param("S", AllButBF16), Param("I", I64)],
+        ["SequenceMap"] = [Param("S", AllButBF16), Param("V", AllButBF16)],
+        ["Shape"] = [Param("T", AllTypes), Param("T1", I64)],
+        ["Shrink"] = T([F32, F64, F16, .. IntTypes]),
+        ["Sigmoid"] = T(FloatTypes),
+        ["Sign"] = T(NumericTypes),
+        ["Sin"] = T(F32, F64, F16),
+        ["Sinh"] = T(F32, F64, F16),
+        ["Size"] = [Param("T", AllTypes), Param("T1", I64)],
+        ["Slice"] = [Param("T", AllTypes), Param("Tind", I32, I64)],
+        ["Softmax"] = T(FloatTypes),
+        ["SoftmaxCrossEntropyLoss"] = [Param("T", FloatTypes), Param("Tind", I32, I64)],
+        ["Softplus"] = T(F32, F64, F16),
+        ["Softsign"] = T(F32, F64, F16),
+        ["SpaceToDepth"] = T(AllTypes),
+        ["Split"] = T(AllTypes),
+        ["SplitToSequence"] = [Param("T", AllButBF16), Param("I", I32, I64), Param("S", AllButBF16)],
+        ["Sqrt"] = T(FloatTypes),
+        ["Squeeze"] = T(AllTypes),
+        ["Sub"] = T(NumericTypes),
+        ["Sum"] = T(FloatTypes),
+        ["Tan"] = T(F32, F64, F16),
+        ["Tanh"] = T(FloatTypes),
+        ["TfIdfVectorizer"] = [Param("T", I32, I64), Param("T1", F32)],
+        ["ThresholdedRelu"] = T(F32, F64, F16),
+        ["Tile"] = [Param("T", AllTypes), Param("T1", I64)],
+        ["TopK"] = [Param("T", [F32, F64, F16, .. IntTypes]), Param("I", I64)],
+        ["Transpose"] = T(AllTypes),
+        ["Trilu"] = T(AllTypes),
+        ["Unique"] = T(AllButBF16),
+        ["Unsqueeze"] = T(AllTypes),
+        ["Where"] = [Param("B", Bool), Param("T", AllTypes)],
+        ["Xor"] = [Param("T", Bool), Param("T1", Bool)],
+        [Training + ":Adagrad"] = [Param("T1", F32, F64), Param("T2", I64), Param("T3", F32, F64)],
+        [Training + ":Adam"] = [Param("T1", F32, F64), Param("T2", I64), Param("T3", F32, F64)],
+        [Training + ":Momentum"] = [Param("T1", F32, F64), Param("T2", I64), Param("T3", F32, F64)],
+        [Passes.FusedOps.Domain + ":FusedConv"] = T(F32, F64),
+        [Passes.FusedOps.Domain + ":FusedGemm"] = T(F32, F64),
+        [Passes.FusedOps.Domain + ":FusedMatMul"] = T(F32, F64),
+    };
+
+    /// <summary>
+    /// The dtypes the kernel of <paramref name="opType"/> accepts, per type parameter of the op (in the order of the
+    /// op's ONNX schema); empty for an op without a kernel or without type parameters (NonMaxSuppression's inputs have
+    /// fixed types). <paramref name="domain"/> is "" or "ai.onnx" for the default domain.
+    /// </summary>
+    public static IReadOnlyList<KernelTypeParam> AcceptedTypes(string domain, string opType) =>
+        Accepted.TryGetValue(Key(domain, opType), out var p) ? p : [];
+
+    /// <summary>Every op with a dtype declaration, keyed as <see cref="SupportedOps"/> names it.</summary>
+    public static IEnumerable<string> DeclaredOps => Accepted.Keys.Order(StringComparer.Ordinal);
+}
