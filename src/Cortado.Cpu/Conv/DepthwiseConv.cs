@@ -20,16 +20,6 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
     /// <summary>True for the geometries these kernels serve: one input channel per group, several groups.</summary>
     public static bool Applies(in Conv2dGeometry g) => g.Groups > 1 && g.C == g.Groups;
 
-    // Output columns [lo, hi) whose input column ow·stride − pad + k·dilation lies inside [0, width).
-    private static (int lo, int hi) ValidRange(int k, int pad, int dilation, int stride, int width, int outW)
-    {
-        int t = pad - k * dilation;
-        int lo = t <= 0 ? 0 : (t + stride - 1) / stride;
-        int u = width - 1 + pad - k * dilation;
-        int hi = u < 0 ? 0 : Math.Min(outW, u / stride + 1);
-        return (Math.Min(lo, hi), hi);
-    }
-
     // dst[i] += w·src[i·stride] for i < count.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Axpy(T* dst, T* src, int stride, int count, T w)
@@ -106,7 +96,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     for (int kw = 0; kw < g.KW; kw++)
                     {
                         T wv = wp[kh * g.KW + kw];
-                        var (lo, hi) = ValidRange(kw, g.PadW, g.DilationW, s, g.W, g.OutW);
+                        var (lo, hi) = Im2Col<T>.ValidRange(kw, g.PadW, g.DilationW, s, g.W, g.OutW);
                         if (lo >= hi) continue;
                         int off = kw * g.DilationW - g.PadW, iw0 = lo * s + off;
                         int phase = ((off % s) + s) % s, shift = (off - phase) / s;
@@ -144,7 +134,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                         for (int kw = 0; kw < g.KW; kw++)
                         {
                             T wv = wp[kh * g.KW + kw];
-                            var (lo, hi) = ValidRange(kw, g.PadW, g.DilationW, g.StrideW, g.W, g.OutW);
+                            var (lo, hi) = Im2Col<T>.ValidRange(kw, g.PadW, g.DilationW, g.StrideW, g.W, g.OutW);
                             if (lo >= hi) continue;
                             int iw0 = lo * g.StrideW - g.PadW + kw * g.DilationW;
                             for (int oh = 0; oh < g.OutH; oh++)
@@ -176,7 +166,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     for (int kw = 0; kw < g.KW; kw++)
                     {
                         T sum = T.Zero;
-                        var (lo, hi) = ValidRange(kw, g.PadW, g.DilationW, g.StrideW, g.W, g.OutW);
+                        var (lo, hi) = Im2Col<T>.ValidRange(kw, g.PadW, g.DilationW, g.StrideW, g.W, g.OutW);
                         int iw0 = lo * g.StrideW - g.PadW + kw * g.DilationW;
                         for (int n = 0; n < g.N && lo < hi; n++)
                         {

@@ -18,7 +18,6 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
 {
     private readonly T* _x;
     private readonly nint _sampleStride;
-    private readonly Conv2dGeometry _g;
     private readonly Shape _shape;
 
     /// <summary>
@@ -30,7 +29,6 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
         _x = x;
         _sampleStride = sampleStride;
         _shape = shape;
-        _g = shape.Geometry;
     }
 
     /// <summary>What depends on the geometry only: for each kw, the output columns whose input column is inside the image.</summary>
@@ -88,7 +86,7 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Pack(int p0, int kc, int j0, int cols, T* dst, int nr)
     {
-        ref readonly var g = ref _g;
+        ref readonly var g = ref _shape.Geometry;
         int ow_ = g.OutW, ohw = g.OutH * g.OutW, khkw = g.KH * g.KW;
         nint hw = (nint)g.H * g.W;
         // The panel's columns as runs along one output row of one sample.

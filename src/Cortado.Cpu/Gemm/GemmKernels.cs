@@ -103,36 +103,7 @@ internal static class GemmKernels
         where T : unmanaged
     {
         if (m <= 0 || n <= 0) return;
-        int width = ActiveWidth;
-        if (typeof(T) == typeof(float))
-        {
-            float* fa = (float*)a, fc = (float*)c;
-            float al = (float)alpha, be = (float)beta;
-            var src = (PanelSource<float>)(object)b;
-            switch (width)
-            {
-                case 512: GemmDriver<float, F32x512>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
-                case 256: GemmDriver<float, F32x256>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
-                case 128: GemmDriver<float, F32x128>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
-                default: GemmDriver<float, F32Scalar>.Run(false, false, m, n, k, al, fa, lda, null, 0, be, fc, ldc, allowParallel, false, src); break;
-            }
-        }
-        else if (typeof(T) == typeof(double))
-        {
-            double* da = (double*)a, dc = (double*)c;
-            var src = (PanelSource<double>)(object)b;
-            switch (width)
-            {
-                case 512: GemmDriver<double, F64x512>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
-                case 256: GemmDriver<double, F64x256>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
-                case 128: GemmDriver<double, F64x128>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
-                default: GemmDriver<double, F64Scalar>.Run(false, false, m, n, k, alpha, da, lda, null, 0, beta, dc, ldc, allowParallel, false, src); break;
-            }
-        }
-        else
-        {
-            throw new NotSupportedException($"GEMM kernel for {typeof(T).Name}");
-        }
+        Single(false, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, allowParallel, b);
     }
 
     /// <summary>True when <see cref="Gemm{T}"/> would compute an m×n product as Cᵀ with the active micro-kernel.</summary>
@@ -162,8 +133,10 @@ internal static class GemmKernels
 
     private static int RoundUp(int x, int q) => (x + q - 1) / q * q;
 
+    // One GEMM with the active width's micro-kernel; B comes from `source` when given (never swapped to Cᵀ then).
     private static unsafe void Single<T>(bool transA, bool transB, int m, int n, int k, double alpha,
-                                         T* a, nint lda, T* b, nint ldb, double beta, T* c, nint ldc, bool allowParallel)
+                                         T* a, nint lda, T* b, nint ldb, double beta, T* c, nint ldc, bool allowParallel,
+                                         PanelSource<T>? source = null)
         where T : unmanaged
     {
         int width = ActiveWidth;
@@ -171,23 +144,25 @@ internal static class GemmKernels
         {
             float* fa = (float*)a, fb = (float*)b, fc = (float*)c;
             float al = (float)alpha, be = (float)beta;
+            var src = (PanelSource<float>?)(object?)source;
             switch (width)
             {
-                case 512: Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel); break;
-                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel); break;
-                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel); break;
-                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel); break;
+                case 512: Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
+                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
+                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
+                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
             }
         }
         else if (typeof(T) == typeof(double))
         {
             double* da = (double*)a, db = (double*)b, dc = (double*)c;
+            var src = (PanelSource<double>?)(object?)source;
             switch (width)
             {
-                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel); break;
-                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel); break;
-                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel); break;
-                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel); break;
+                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
+                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
+                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
+                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
             }
         }
         else
@@ -197,11 +172,14 @@ internal static class GemmKernels
     }
 
     private static unsafe void Drive<T, TK>(bool transA, bool transB, int m, int n, int k, T alpha,
-                                            T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel)
+                                            T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel,
+                                            PanelSource<T>? source)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         where TK : struct, IMicroKernel<T>
     {
-        if (SwapPays(m, n, TK.MR, TK.NR))
+        if (source != null)
+            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source);
+        else if (SwapPays(m, n, TK.MR, TK.NR))
             GemmDriver<T, TK>.Run(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, allowParallel, transC: true);
         else
             GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel);
