@@ -142,9 +142,26 @@ foreach (var op in opts.Ops)
                 Emit("conv2d_backward_weight", $"{shape},\"ms\":{Fmt(tbw * 1e3)},\"gflops\":{Fmt(flops / tbw / 1e9)}");
             }
         }
+        else if (op == "dwconv")
+        {
+            // MobileNetV2's depthwise layers at batch 1 (C, H, stride; 3×3, pad 1), forward with its fused ReLU6.
+            (int C, int H, int S)[] depthwise = [(32, 112, 1), (96, 112, 2), (144, 56, 1), (144, 56, 2), (192, 28, 1), (576, 14, 1), (960, 7, 1)];
+            var relu6 = new Activation(ActivationKind.Clip, 0, 6);
+            foreach (var L in depthwise)
+            {
+                var g = new Conv2dGeometry(1, L.C, L.H, L.H, L.C, 3, 3, L.S, L.S, 1, 1, 1, 1, L.C);
+                var x = Random(DType.Float32, L.C * L.H * L.H, [1, L.C, L.H, L.H]);
+                var wt = Random(DType.Float32, L.C * 9, [L.C, 1, 3, 3]);
+                var bias = Random(DType.Float32, L.C, [L.C]);
+                var y = Tensor.Empty(DType.Float32, 1, L.C, g.OutH, g.OutW);
+                double flops = 2.0 * L.C * g.OutH * g.OutW * 9;
+                double tf = Median(() => backend.Conv2d(x, wt, bias, y, g, relu6), opts.Runs ?? 11);
+                Emit("dwconv2d", $"\"shape\":\"C{L.C} {L.H}x{L.H} k3 s{L.S} p1\",\"threads\":{threads},\"us\":{Fmt(tf * 1e6)},\"gflops\":{Fmt(flops / tf / 1e9)}");
+            }
+        }
         else
         {
-            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, conv)");
+            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, conv, dwconv)");
             return 2;
         }
     }

@@ -7,7 +7,7 @@ namespace Cortado.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc />
-    public unsafe void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
+    public unsafe void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, Activation activation = default)
     {
         const string op = "conv2d";
         CheckConv(op, g, x, w);
@@ -20,12 +20,12 @@ public sealed partial class CpuBackend
         if (x.DType == DType.Float32)
         {
             fixed (float* px = x.Data<float>(), pw = w.Data<float>(), py = y.Data<float>(), pb = bias?.Data<float>())
-                ConvDriver<float>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g);
+                ConvDriver<float>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g, activation);
         }
         else
         {
             fixed (double* px = x.Data<double>(), pw = w.Data<double>(), py = y.Data<double>(), pb = bias?.Data<double>())
-                ConvDriver<double>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g);
+                ConvDriver<double>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g, activation);
         }
     }
 

@@ -1,4 +1,6 @@
 // Runs a graph: a plan computed once, kernels per node, intermediates freed after their last reader.
+using System.Diagnostics;
+
 namespace Cortado.Graph;
 
 /// <summary>
@@ -31,7 +33,11 @@ public sealed class InferenceSession
         }
         Graph = graph;
         Plan = BuildPlans(graph);
+        if (Options.Profile) Profile = new SessionProfile(Plan);
     }
+
+    /// <summary>Time per node of the runs so far; null unless <see cref="SessionOptions.Profile"/> is set.</summary>
+    public SessionProfile? Profile { get; }
 
     /// <summary>The graph this session runs (the optimized copy when the session optimizes).</summary>
     public Graph Graph { get; }
@@ -226,6 +232,7 @@ public sealed class InferenceSession
                 ins[i] = slots[s] ?? throw new CortadoException($"{step.Node.Describe(step.Index)}: input '{plan.SlotNames[s]}' has no value (an optional graph input was not fed?)");
             }
             object?[] res;
+            long started = Stopwatch.GetTimestamp();
             try
             {
                 var ctx = new KernelContext(step.Node, ins, (sub, f, o) => Execute(sub, f, o, null), Lookup);
@@ -247,6 +254,7 @@ public sealed class InferenceSession
                 // reported against the node; the original exception stays as the inner one.
                 throw new CortadoException($"{step.Node.Describe(step.Index)}: {e.GetType().Name}: {e.Message}", e);
             }
+            if (Profile is { } profile && ReferenceEquals(g, Graph)) profile.Add(step.Index, Stopwatch.GetTimestamp() - started);
             memory?.EndStep(step, res);
             for (int o = 0; o < step.Outputs.Length; o++)
                 if (step.Outputs[o] >= 0)

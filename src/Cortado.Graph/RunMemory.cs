@@ -12,7 +12,10 @@ internal abstract class RunMemory : ITensorAllocator
     /// <summary>Step <paramref name="step"/> returned <paramref name="results"/>; may replace values it must not keep.</summary>
     public abstract void EndStep(PlanStep step, object?[] results);
 
-    public abstract bool TryAllocate(DType dtype, int length, out Storage storage, out int offset);
+    public bool TryAllocate(DType dtype, int length, out Storage storage, out int offset) =>
+        TryAllocate(dtype, length, out storage, out offset, zeroed: true);
+
+    public abstract bool TryAllocate(DType dtype, int length, out Storage storage, out int offset, bool zeroed);
 
     /// <summary>Tensors held by a graph value: the tensor itself, or those of a sequence or optional.</summary>
     protected static IEnumerable<Tensor> TensorsOf(object? value) => value switch
@@ -60,9 +63,9 @@ internal sealed class RecordingMemory(ExecutionPlan plan) : RunMemory
         CollectIfDue(CollectEveryBytes);
     }
 
-    public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset)
+    public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset, bool zeroed)
     {
-        storage = Storage.Allocate(dtype, length);
+        storage = Storage.Allocate(dtype, length, zeroed);
         offset = 0;
         if (_step < 0) return true;
         _byStorage.Add(storage, new(_blocks.Count));
@@ -120,7 +123,7 @@ internal sealed class ArenaMemory(MemoryPlan plan, IReadOnlyDictionary<DType, St
         _next = 0;
     }
 
-    public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset)
+    public override bool TryAllocate(DType dtype, int length, out Storage storage, out int offset, bool zeroed)
     {
         storage = null!;
         offset = 0;
@@ -135,7 +138,7 @@ internal sealed class ArenaMemory(MemoryPlan plan, IReadOnlyDictionary<DType, St
         if (at < 0) return false;
         storage = arenas[dtype];
         offset = (int)at;
-        Array.Clear(storage.Array, offset, length);
+        if (zeroed) Array.Clear(storage.Array, offset, length);
         return true;
     }
 

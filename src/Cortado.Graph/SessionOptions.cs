@@ -16,4 +16,7 @@ public sealed record SessionOptions
     /// allocating. Default true.
     /// </summary>
     public bool UseArena { get; init; } = true;
+
+    /// <summary>Time every step of the main graph into <see cref="InferenceSession.Profile"/>. Default false.</summary>
+    public bool Profile { get; init; }
 }

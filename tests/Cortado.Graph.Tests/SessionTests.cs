@@ -132,3 +132,36 @@ public class SessionTests
         Assert.Equal([1.5f, 2f], Run(false).ToArray<float>());
     }
 }
+
+public class SessionProfileTests
+{
+    [Fact]
+    public void ProfileCountsEveryNodeOfEveryRun()
+    {
+        var g = new Graph { Name = "chain" };
+        g.Inputs.Add(V("x", DType.Float32, "N", 4));
+        g.Nodes.Add(N("Relu", ["x"], ["a"], "first"));
+        g.Nodes.Add(N("Neg", ["a"], ["b"], "second"));
+        g.Nodes.Add(N("Relu", ["b"], ["y"], "third"));
+        g.Outputs.Add(V("y", DType.Float32, "N", 4));
+        var feeds = new Dictionary<string, Tensor> { ["x"] = T(Rand(8, 1), 2, 4) };
+
+        Assert.Null(new InferenceSession(g).Profile);
+        var s = new InferenceSession(g, new SessionOptions { Optimize = false, Profile = true });
+        for (int i = 0; i < 3; i++) s.Run(feeds);
+        var nodes = s.Profile!.Nodes();
+        Assert.Equal(["first", "second", "third"], nodes.Select(n => n.Name));
+        Assert.All(nodes, n => Assert.Equal(3, n.Calls));
+        Assert.All(nodes, n => Assert.True(n.TotalMs >= 0));
+        var ops = s.Profile.ByOpType();
+        Assert.Equal(["Neg", "Relu"], ops.Select(o => o.OpType).Order());
+        var relu = ops.Single(o => o.OpType == "Relu");
+        Assert.Equal((2, 6L), (relu.Nodes, relu.Calls));
+        Assert.Equal(nodes.Where(n => n.OpType == "Relu").Sum(n => n.TotalMs), relu.TotalMs, 9);
+
+        s.Profile.Reset();
+        Assert.Empty(s.Profile.Nodes());
+        s.Run(feeds);
+        Assert.All(s.Profile.Nodes(), n => Assert.Equal(1, n.Calls));
+    }
+}

@@ -20,9 +20,10 @@ internal static class BenchModelCommand
         var runs = new Option<int>("--runs") { Description = "timed runs per batch size, after the warm-up", DefaultValueFactory = _ => 30 };
         var warmup = new Option<int>("--warmup") { Description = "untimed runs per batch size first", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "one JSON object per batch size" };
+        var profile = new Option<bool>("--profile") { Description = "time every node and print, per batch size, the op types and nodes that took longest (to stderr)" };
         var opt = Common.Optimization();
         var cmd = new Command("model", "latency percentiles, throughput and memory of an ONNX model per batch size (trtexec-like)")
-            { model, batches, threads, runs, warmup, json, opt.noOptimize, opt.disablePass, opt.noArena };
+            { model, batches, threads, runs, warmup, json, profile, opt.noOptimize, opt.disablePass, opt.noArena };
         cmd.SetAction(p =>
         {
             Common.ApplyThreads(p.GetValue(threads));
@@ -33,7 +34,7 @@ internal static class BenchModelCommand
                 .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int b) && b >= 1 ? b
                     : throw new ArgumentException($"--batch: '{s}' is not a positive integer")).ToArray();
             string file = p.GetValue(model)!;
-            var options = Common.SessionOptions(p, opt);
+            var options = Common.SessionOptions(p, opt) with { Profile = p.GetValue(profile) };
 
             var clock = Stopwatch.StartNew();
             var session = new InferenceSession(OnnxImporter.Load(file), options);
@@ -47,6 +48,7 @@ internal static class BenchModelCommand
                 var feeds = RandomFeeds(session, batch);
                 var arena = session.PlanMemory(feeds);
                 for (int i = 0; i < w; i++) session.Run(feeds);
+                session.Profile?.Reset();
                 var ms = new double[n];
                 for (int i = 0; i < n; i++)
                 {
@@ -61,10 +63,27 @@ internal static class BenchModelCommand
                 if (p.GetValue(json)) Console.WriteLine(Common.ToJson(r));
                 else Console.WriteLine($"{name} batch {batch}: p50 {r.p50_ms:F2} ms, p90 {r.p90_ms:F2} ms, p99 {r.p99_ms:F2} ms, {r.items_per_s:F1} items/s; " +
                                        $"arena {arena.ArenaBytes / 1048576.0:F1} MiB (intermediates {arena.TotalBytes / 1048576.0:F1} MiB), peak RSS {r.peak_rss_bytes / 1048576.0:F1} MiB");
+                if (session.Profile is { } prof) PrintProfile(prof, name, batch, n);
             }
             return 0;
         });
         return cmd;
+    }
+
+    // The op types by total time, then the slowest nodes, in milliseconds per run.
+    private static void PrintProfile(SessionProfile profile, string name, int batch, int runs)
+    {
+        var err = Console.Error;
+        var ops = profile.ByOpType();
+        double total = ops.Sum(o => o.TotalMs);
+        err.WriteLine($"profile of {name} at batch {batch}: {total / runs:F3} ms per run in nodes");
+        err.WriteLine($"  {"op",-24} {"nodes",5} {"ms/run",9} {"share",6}");
+        foreach (var o in ops)
+            err.WriteLine($"  {o.OpType,-24} {o.Nodes,5} {o.TotalMs / runs,9:F3} {100 * o.TotalMs / total,5:F1}%");
+        err.WriteLine($"  slowest nodes:");
+        int top = int.TryParse(Environment.GetEnvironmentVariable("CORTADO_PROFILE_NODES"), out int k) ? k : 15;
+        foreach (var nd in profile.Nodes().OrderByDescending(x => x.TotalMs).Take(top))
+            err.WriteLine($"  #{nd.Step,-4} {nd.OpType,-20} {nd.TotalMs / runs,9:F3} ms  {nd.Name}");
     }
 
     // Inputs of the graph at this batch size: fixed dims as declared, the first symbolic dim = batch, other symbolic

@@ -133,8 +133,13 @@ public interface IBackend
               Tensor a, int lda, int strideA, Tensor b, int ldb, int strideB,
               double beta, Tensor c, int ldc, int strideC, int batch);
 
-    /// <summary>2-D convolution (cross-correlation) of contiguous x [N,C,H,W] with contiguous w [OutC, C/groups, KH, KW], plus bias [OutC] when given, into y [N,OutC,OutH,OutW].</summary>
-    void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g);
+    /// <summary>
+    /// 2-D convolution (cross-correlation) of contiguous x [N,C,H,W] with contiguous w [OutC, C/groups, KH, KW], plus
+    /// bias [OutC] when given, into y [N,OutC,OutH,OutW], then <paramref name="activation"/> applied to each block of y
+    /// as it is finished (the same bits as applying <see cref="Activation.Apply{T}"/> to the whole of y afterwards).
+    /// Every element of y is written; its previous contents are never read.
+    /// </summary>
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, Activation activation = default);
 
     /// <summary>dx = gradient of Conv2d with respect to x, given dy and w (dx overwritten).</summary>
     void Conv2dBackwardInput(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g);

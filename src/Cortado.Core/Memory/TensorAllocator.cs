@@ -4,7 +4,8 @@ namespace Cortado.Memory;
 /// <summary>
 /// Supplies the elements of new tensors. <see cref="Tensor.Empty"/> (and everything built on it) asks the allocator
 /// installed on the calling thread first; when it declines, the tensor gets a fresh garbage-collected array as usual.
-/// Whatever it returns must be zero-filled, as a fresh array is.
+/// What it returns for <see cref="Tensor.Empty"/> must be zero-filled, as a fresh array is;
+/// <see cref="Tensor.Uninitialized"/> asks with <c>zeroed: false</c>, and then the bytes may hold anything.
 /// </summary>
 public interface ITensorAllocator
 {
@@ -13,6 +14,10 @@ public interface ITensorAllocator
     /// <paramref name="offset"/> in <paramref name="storage"/>, or returns false to let the caller allocate.
     /// </summary>
     bool TryAllocate(DType dtype, int length, out Storage storage, out int offset);
+
+    /// <summary>As <see cref="TryAllocate(DType, int, out Storage, out int)"/>; zeroing may be skipped when <paramref name="zeroed"/> is false.</summary>
+    bool TryAllocate(DType dtype, int length, out Storage storage, out int offset, bool zeroed) =>
+        TryAllocate(dtype, length, out storage, out offset);
 }
 
 /// <summary>The allocator installed on the current thread (none by default). Worker threads never inherit it.</summary>

@@ -37,8 +37,10 @@ internal static class Window
 /// <summary>
 /// y = conv2d(x, w) + bias (torch.nn.functional.conv2d): x [N, C, H, W], w [O, C/groups, KH, KW],
 /// bias [O] (optional third input), y [N, O, OH, OW] with OH = (H + 2·padH − dilH·(KH−1) − 1)/strideH + 1.
+/// With an <paramref name="activation"/>, the backend applies it to y as it finishes each block of it (a fused
+/// epilogue); only ReLU then has a gradient (from y's sign), other activations run without a tape only.
 /// </summary>
-public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups) : Op
+public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups, Activation activation = default) : Op
 {
     public override string Name => "conv2d";
 
@@ -73,8 +75,11 @@ public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int d
         var xc = x[0].Cast(dt).Contiguous();
         var wc = x[1].Cast(dt).Contiguous();
         var bc = x.Length > 2 ? x[2].Cast(dt).Contiguous() : null;
-        var y = Tensor.Empty(dt, shape);
-        if (y.Numel > 0) Backend.Current.Conv2d(xc, wc, bc, y, g);
+        if (GradientWanted && activation.Kind is not (ActivationKind.None or ActivationKind.Relu))
+            throw new NotSupportedException($"{Where}: the fused activation {activation} has no gradient; apply it as its own op when training");
+        // Every element is written by the kernel, so the output need not be zeroed first.
+        var y = Tensor.Uninitialized(dt, shape);
+        if (y.Numel > 0) Backend.Current.Conv2d(xc, wc, bc, y, g, activation);
         return y.DType == x[0].DType ? y : y.Cast(x[0].DType);
     }
 
@@ -82,6 +87,8 @@ public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int d
     {
         var g = Geometry(x[0].Shape, x[1].Shape);
         var dt = Window.FloatCompute(x[0], Where);
+        // A fused ReLU passes the gradient where it passed the value (y > 0), as torch's relu does.
+        if (activation.Kind == ActivationKind.Relu) gy = gy * (y > 0.0).Cast(gy.DType);
         var gc = gy.Cast(dt).Contiguous();
         Tensor? gx = null, gw = null, gb = null;
         if (x[0].RequiresGrad)

@@ -22,20 +22,27 @@ public abstract class Storage
     public abstract Span<byte> AsBytes();
 
     /// <summary>Allocates a zero-filled storage.</summary>
-    public static Storage Allocate(DType dtype, int length)
+    public static Storage Allocate(DType dtype, int length) => Allocate(dtype, length, zeroed: true);
+
+    /// <summary>
+    /// As <see cref="Allocate(DType, int)"/>; with <paramref name="zeroed"/> false the elements are unspecified (the
+    /// runtime may skip clearing a large array) except for bool, which is always zero-filled.
+    /// </summary>
+    public static Storage Allocate(DType dtype, int length, bool zeroed)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "storage length must be non-negative");
+        T[] A<T>() => zeroed ? new T[length] : GC.AllocateUninitializedArray<T>(length);
         return dtype switch
         {
-            DType.Float32 => new Storage<float>(new float[length]),
-            DType.Float64 => new Storage<double>(new double[length]),
-            DType.Int32 => new Storage<int>(new int[length]),
-            DType.Int64 => new Storage<long>(new long[length]),
+            DType.Float32 => new Storage<float>(A<float>()),
+            DType.Float64 => new Storage<double>(A<double>()),
+            DType.Int32 => new Storage<int>(A<int>()),
+            DType.Int64 => new Storage<long>(A<long>()),
             DType.Bool => new Storage<bool>(new bool[length]),
-            DType.Float16 => new Storage<Half>(new Half[length]),
-            DType.BFloat16 => new Storage<BFloat16>(new BFloat16[length]),
-            DType.Int8 => new Storage<sbyte>(new sbyte[length]),
-            DType.UInt8 => new Storage<byte>(new byte[length]),
+            DType.Float16 => new Storage<Half>(A<Half>()),
+            DType.BFloat16 => new Storage<BFloat16>(A<BFloat16>()),
+            DType.Int8 => new Storage<sbyte>(A<sbyte>()),
+            DType.UInt8 => new Storage<byte>(A<byte>()),
             _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
         };
     }

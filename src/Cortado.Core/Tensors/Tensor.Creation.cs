@@ -17,6 +17,19 @@ public sealed partial class Tensor
         return new(Storage.Allocate(dtype, numel), shape);
     }
 
+    /// <summary>
+    /// A new contiguous tensor whose elements are unspecified (torch.empty), for a kernel that writes every one of
+    /// them: the thread's <see cref="Memory.TensorAllocator"/> may skip zeroing its bytes, and a fresh array is
+    /// allocated without clearing where the runtime allows.
+    /// </summary>
+    public static Tensor Uninitialized(DType dtype, params int[] shape)
+    {
+        int numel = ShapeUtil.Numel(shape);
+        if (Memory.TensorAllocator.Current is { } allocator && allocator.TryAllocate(dtype, numel, out var storage, out int offset, zeroed: false))
+            return new Tensor(storage, (int[])shape.Clone(), ShapeUtil.ContiguousStrides(shape), offset);
+        return new(Storage.Allocate(dtype, numel, zeroed: false), shape);
+    }
+
     /// <summary>Zeros of <paramref name="shape"/> (torch.zeros).</summary>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) => Empty(dtype, shape);
 

@@ -53,13 +53,18 @@ public sealed partial class Tensor
         return bias is null ? Op.Apply(new LinearOp(), this, weight) : Op.Apply(new LinearOp(), this, weight, bias);
     }
 
-    /// <summary>2-D convolution (torch.nn.functional.conv2d); see <see cref="Conv2dOp"/> for shapes.</summary>
-    public Tensor Conv2d(Tensor weight, Tensor? bias = null, (int h, int w)? stride = null, (int h, int w)? padding = null, (int h, int w)? dilation = null, int groups = 1)
+    /// <summary>
+    /// 2-D convolution (torch.nn.functional.conv2d); see <see cref="Conv2dOp"/> for shapes. An
+    /// <paramref name="activation"/> is applied by the kernel as it writes the output (a fused epilogue); with a
+    /// gradient wanted, only ReLU is allowed.
+    /// </summary>
+    public Tensor Conv2d(Tensor weight, Tensor? bias = null, (int h, int w)? stride = null, (int h, int w)? padding = null, (int h, int w)? dilation = null, int groups = 1,
+                         Backends.Activation activation = default)
     {
         var (sh, sw) = stride ?? (1, 1);
         var (ph, pw) = padding ?? (0, 0);
         var (dh, dw) = dilation ?? (1, 1);
-        var op = new Conv2dOp(sh, sw, ph, pw, dh, dw, groups);
+        var op = new Conv2dOp(sh, sw, ph, pw, dh, dw, groups, activation);
         return bias is null ? Op.Apply(op, this, weight) : Op.Apply(op, this, weight, bias);
     }
 

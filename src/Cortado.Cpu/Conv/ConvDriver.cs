@@ -57,7 +57,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
 
     // Both algorithms pack the same panels for the same GEMM, so they give the same bits: the choice is speed only,
     // and timing it on the caller's own tensors changes nothing but y, which every run overwrites.
-    private static ConvAlgorithm ChooseForward(T* x, T* w, T* bias, T* y, in Conv2dGeometry g)
+    private static ConvAlgorithm ChooseForward(T* x, T* w, T* bias, T* y, in Conv2dGeometry g, Activation act)
     {
         if (ForwardAlgorithm != ConvAlgorithm.Auto) return ForwardAlgorithm;
         var key = (g, CortadoThreads.Count);
@@ -69,9 +69,9 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             for (int t = 0; t < TuneTrials; t++)
             {
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                ForwardWith(ConvAlgorithm.Im2Col, x, w, bias, y, g);
+                ForwardWith(ConvAlgorithm.Im2Col, x, w, bias, y, g, act);
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                ForwardWith(ConvAlgorithm.Implicit, x, w, bias, y, g);
+                ForwardWith(ConvAlgorithm.Implicit, x, w, bias, y, g, act);
                 long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 best0 = Math.Min(best0, t1 - t0);
                 best1 = Math.Min(best1, t2 - t1);
@@ -142,18 +142,18 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 new ReadOnlySpan<T>(src + r * ld + (nint)j * len, len).CopyTo(new Span<T>(dst + j * sampleStride + (nint)r * len, len));
     }
 
-    /// <summary>y = conv2d(x, w) + bias (bias may be null).</summary>
-    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g)
+    /// <summary>y = act(conv2d(x, w) + bias) (bias may be null); every element of y is written, none read.</summary>
+    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act = default)
     {
         if (DepthwiseConv<T>.Applies(g))
         {
-            DepthwiseConv<T>.Forward(x, w, bias, y, g);
+            DepthwiseConv<T>.Forward(x, w, bias, y, g, act);
             return;
         }
-        ForwardWith(ChooseForward(x, w, bias, y, g), x, w, bias, y, g);
+        ForwardWith(ChooseForward(x, w, bias, y, g, act), x, w, bias, y, g, act);
     }
 
-    private static void ForwardWith(ConvAlgorithm algorithm, T* x, T* w, T* bias, T* y, Conv2dGeometry g)
+    private static void ForwardWith(ConvAlgorithm algorithm, T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act)
     {
         int cg = g.C / g.Groups, ocg = g.OutC / g.Groups;
         int rowsK = cg * g.KH * g.KW;
@@ -162,6 +162,9 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         int spc = SamplesPerChunk(g), chunks = (g.N + spc - 1) / spc;
         nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y;
         var shape = new Im2ColPanels<T>.Shape(g);
+        // When K is summed in one block, adding the bias in the GEMM's epilogue rounds exactly like starting C from it,
+        // and saves a pass over the output; the activation is always applied there, to each block as it is finished.
+        bool biasAtEnd = rowsK <= GemmBlocking.KC;
 
         void Chunk(int ch, bool inner)
         {
@@ -181,7 +184,9 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 T* yg = (T*)py + (nint)n0 * g.OutC * ohw + (nint)gi * ocg * ohw;
                 T* outp = cnt == 1 ? yg : stage;
                 double beta = 0;
-                if (b != null)
+                var post = new BiasActivationEpilogue<T>(b != null && biasAtEnd ? b + gi * ocg : null, null, act);
+                var epilogue = post.IsEmpty ? null : post;
+                if (b != null && !biasAtEnd)
                 {
                     // The bias is the GEMM's starting C, so y = W·cols + bias in one pass.
                     for (int o = 0; o < ocg; o++) new Span<T>(outp + o * ld, (int)ld).Fill(b[gi * ocg + o]);
@@ -190,13 +195,13 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 T* wg = wt + (nint)gi * ocg * rowsK;
                 if (cnt == 1 && pointwise)
                 {
-                    GemmKernels.Gemm(false, false, ocg, ohw, cg, 1.0, wg, rowsK, 0, xg, hw, 0, beta, yg, ohw, 0, 1, inner);
+                    GemmKernels.Gemm(false, false, ocg, ohw, cg, 1.0, wg, rowsK, 0, xg, hw, 0, beta, yg, ohw, 0, 1, inner, epilogue);
                     continue;
                 }
                 if (implicitCols)
                 {
                     var panels = new Im2ColPanels<T>(xg, (nint)g.C * hw, shape);
-                    GemmKernels.GemmPanels(ocg, (int)ld, rowsK, 1.0, wg, rowsK, panels, beta, outp, ld, inner);
+                    GemmKernels.GemmPanels(ocg, (int)ld, rowsK, 1.0, wg, rowsK, panels, beta, outp, ld, inner, epilogue);
                     if (cnt > 1) Scatter(stage, ld, cnt, ocg, ohw, yg, (nint)g.OutC * ohw);
                     continue;
                 }
@@ -210,7 +215,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                         Im2Col<T>.Unfold((T*)xgp + (nint)j * g.C * hw, (T*)pc + (nint)j * ohw, ld, c, c + 1, g);
                     }
                 });
-                GemmKernels.Gemm(false, false, ocg, (int)ld, rowsK, 1.0, wg, rowsK, 0, cols, ld, 0, beta, outp, ld, 0, 1, inner);
+                GemmKernels.Gemm(false, false, ocg, (int)ld, rowsK, 1.0, wg, rowsK, 0, cols, ld, 0, beta, outp, ld, 0, 1, inner, epilogue);
                 if (cnt > 1) Scatter(stage, ld, cnt, ocg, ohw, yg, (nint)g.OutC * ohw);
             }
         }

@@ -1,6 +1,8 @@
 // Direct depthwise convolution (one input channel per group), where im2col + GEMM would waste most of its work.
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Cortado.Backends;
 using Cortado.Cpu.Kernels;
 using Cortado.Threading;
@@ -11,9 +13,9 @@ namespace Cortado.Cpu.Conv;
 /// Convolution with groups = C (each output channel reads one input channel, e.g. MobileNet's depthwise
 /// layers). A GEMM per group would have one row, so these kernels slide the window directly:
 /// y[n, o, oh, ow] = bias[o] + Σ_{kh, kw} w[o, 0, kh, kw]·x[n, o / (OC/C), ih, iw], taps summed in the
-/// order (kh, kw) for every element. Vectors run along output rows (the forward pass splits a strided
-/// input into column phases first, so its taps read contiguous runs); multiply and add are separate, so
-/// vector and scalar positions round alike. Threads split over whole output planes.
+/// order (kh, kw) for every element. The forward pass works on a zero-padded copy of each input plane split
+/// into its stride phases (see <see cref="Forward"/>); the backward passes run vectors along rows. Multiply
+/// and add are separate, so vector and scalar positions round alike. Threads split over whole planes.
 /// </summary>
 internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -62,54 +64,201 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         return sum;
     }
 
-    /// <summary>y = depthwise conv2d(x, w) + bias (bias may be null).</summary>
-    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g)
+    /// <summary>Vectors of output a forward pass keeps in registers at once (independent sums, so their adds overlap).</summary>
+    private const int Unroll = 4;
+
+    /// <summary>
+    /// y = act(depthwise conv2d(x, w) + bias) (bias may be null). Each input plane is copied into a zero-padded
+    /// buffer split into its StrideH × StrideW phases (phase (a, b) holds padded rows a, a + sh, … and columns b,
+    /// b + sw, …), all Hq × Wq. Output (oh, ow) then reads tap (kh, kw) at flat position oh·Wq + ow + a fixed
+    /// offset per tap, so the output plane is computed as one flat run of Wq-wide rows (the columns past OutW are
+    /// computed and dropped), vectors of it at a time with the sums in registers, whatever the row width. Every
+    /// element is bias, then fused multiply-adds w·x + sum for each tap in (kh, kw) order, padding included as
+    /// zeros, in vector and scalar positions alike.
+    /// </summary>
+    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act = default)
     {
         int mult = g.OutC / g.C, kk = g.KH * g.KW;
         int hw = g.H * g.W, ohw = g.OutH * g.OutW;
+        int sh = g.StrideH, sw = g.StrideW;
+        int hq = (g.H + 2 * g.PadH + sh - 1) / sh, wq = (g.W + 2 * g.PadW + sw - 1) / sw;
+        int phaseLen = hq * wq, total = g.OutH * wq;
+        var offsets = new int[kk];
+        for (int kh = 0; kh < g.KH; kh++)
+            for (int kw = 0; kw < g.KW; kw++)
+            {
+                int r = kh * g.DilationH, c = kw * g.DilationW;
+                offsets[kh * g.KW + kw] = (r % sh * sw + c % sw) * phaseLen + r / sh * wq + c / sw;
+            }
+        // Vector runs cover the flat output rounded up to whole chunks; the buffer is long enough for every tap to
+        // read that far (the extra values are computed from zeros and dropped).
+        int chunk = Unroll * Math.Max(Vector<T>.Count, Vector512<T>.Count);
+        int rounded = (total + chunk - 1) / chunk * chunk;
+        long bufLen = Math.Max((long)sh * sw * phaseLen, offsets.Max() + (long)rounded);
         nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y;
-        // With a column stride s > 1, each input plane is first split into its s column phases (phase p, row ih holds
-        // columns p, p + s, …), so every tap reads a contiguous run: column ow·s + off is phase off mod s at ow + ⌊off / s⌋.
-        int s = g.StrideW, phaseW = (g.W + s - 1) / s;
-        CortadoThreads.ParallelRanges(g.N * g.OutC, PlanesPerTask(ohw * kk), (p0, p1) =>
+        CortadoThreads.ParallelRanges(g.N * g.OutC, PlanesPerTask((long)ohw * kk), (p0, p1) =>
         {
-            T* phases = s == 1 ? null : (T*)Gemm.GemmScratch.Cols.Get((nuint)((long)s * g.H * phaseW * sizeof(T)));
-            T* split = null;
+            T* buf = (T*)Gemm.GemmScratch.Cols.Get((nuint)(bufLen * sizeof(T)));
+            T* flat = (T*)Gemm.GemmScratch.Stage.Get((nuint)(rounded * sizeof(T)));
+            T* padded = null;
+            // Padding and slack are zeroed once: every plane writes the same interior positions.
+            new Span<T>(buf, (int)bufLen).Clear();
+            int* off = stackalloc int[kk];
+            for (int t = 0; t < kk; t++) off[t] = offsets[t];
             for (int plane = p0; plane < p1; plane++)
             {
                 int n = plane / g.OutC, o = plane % g.OutC;
                 T* xp = (T*)px + ((nint)n * g.C + o / mult) * hw;
                 T* yp = (T*)py + (nint)plane * ohw;
-                T* wp = (T*)pw + (nint)o * kk;
-                if (phases != null && split != xp)
+                if (padded != xp)
                 {
-                    for (int ph = 0; ph < s; ph++)
-                        for (int ih = 0; ih < g.H; ih++)
-                        {
-                            T* src = xp + (nint)ih * g.W, dst = phases + ((nint)ph * g.H + ih) * phaseW;
-                            for (int i = 0, c = ph; c < g.W; i++, c += s) dst[i] = src[c];
-                        }
-                    split = xp;
+                    // With a channel multiplier the next output plane reads the same input plane: pad it once.
+                    Pad(xp, buf, g, hq, wq);
+                    padded = xp;
                 }
-                new Span<T>(yp, ohw).Fill(pb == 0 ? T.Zero : ((T*)pb)[o]);
-                for (int kh = 0; kh < g.KH; kh++)
-                    for (int kw = 0; kw < g.KW; kw++)
-                    {
-                        T wv = wp[kh * g.KW + kw];
-                        var (lo, hi) = Im2Col<T>.ValidRange(kw, g.PadW, g.DilationW, s, g.W, g.OutW);
-                        if (lo >= hi) continue;
-                        int off = kw * g.DilationW - g.PadW, iw0 = lo * s + off;
-                        int phase = ((off % s) + s) % s, shift = (off - phase) / s;
-                        for (int oh = 0; oh < g.OutH; oh++)
-                        {
-                            int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
-                            if ((uint)ih >= (uint)g.H) continue;
-                            T* src = phases == null ? xp + (nint)ih * g.W + iw0 : phases + ((nint)phase * g.H + ih) * phaseW + lo + shift;
-                            Axpy(yp + (nint)oh * g.OutW + lo, src, 1, hi - lo, wv);
-                        }
-                    }
+                Plane(buf, off, (T*)pw + (nint)o * kk, kk, pb == 0 ? T.Zero : ((T*)pb)[o], flat, total);
+                for (int oh = 0; oh < g.OutH; oh++)
+                    new ReadOnlySpan<T>(flat + (nint)oh * wq, g.OutW).CopyTo(new Span<T>(yp + (nint)oh * g.OutW, g.OutW));
+                act.Apply(new Span<T>(yp, ohw));
             }
         });
+    }
+
+    // Writes the input plane xp into the interior of buf, the zero-padded plane as its StrideH × StrideW phases of
+    // hq × wq each (the padding positions are never written, so they stay zero).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pad(T* xp, T* buf, in Conv2dGeometry g, int hq, int wq)
+    {
+        int sh = g.StrideH, sw = g.StrideW;
+        for (int a = 0; a < sh; a++)
+            for (int b = 0; b < sw; b++)
+            {
+                T* phase = buf + (a * sw + b) * (nint)hq * wq;
+                // Phase column j holds padded column j·sw + b, input column j·sw + b − PadW.
+                int j0 = Math.Max(0, (g.PadW - b + sw - 1) / sw);
+                int j1 = Math.Min(wq, (g.W + g.PadW - b + sw - 1) / sw);
+                if (j0 >= j1) continue;
+                if (sw == 2 && b == 1) continue; // written with phase 0 below
+                for (int i = 0; i < hq; i++)
+                {
+                    int ih = i * sh + a - g.PadH;
+                    if ((uint)ih >= (uint)g.H) continue;
+                    T* row = xp + (nint)ih * g.W;
+                    T* dst = phase + (nint)i * wq;
+                    if (sw == 1) new ReadOnlySpan<T>(row, g.W).CopyTo(new Span<T>(dst + g.PadW, g.W));
+                    else if (sw == 2)
+                    {
+                        // Input column 2m lands in phase PadW mod 2 at m + ⌊PadW / 2⌋, column 2m + 1 in the other
+                        // phase at m + ⌈PadW / 2⌉: one pass splits the row into both.
+                        T* other = dst + (nint)hq * wq; // phase (a, 1)
+                        T* evens = g.PadW % 2 == 0 ? dst + g.PadW / 2 : other + g.PadW / 2;
+                        T* odds = g.PadW % 2 == 0 ? other + g.PadW / 2 : dst + (g.PadW + 1) / 2;
+                        Deinterleave(row, g.W, evens, odds);
+                    }
+                    else
+                    {
+                        T* src = row + (j0 * sw + b - g.PadW);
+                        for (int j = 0; j < j1 - j0; j++) dst[j0 + j] = src[(nint)j * sw];
+                    }
+                }
+            }
+    }
+
+    // evens[m] = src[2m], odds[m] = src[2m + 1] for the count values of src.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Deinterleave(T* src, int count, T* evens, T* odds)
+    {
+        int i = 0;
+        if (typeof(T) == typeof(float) && Avx2.IsSupported && VectorPaths.Enabled)
+        {
+            for (; i + 16 <= count; i += 16)
+            {
+                var v0 = Avx.LoadVector256((float*)src + i);
+                var v1 = Avx.LoadVector256((float*)src + i + 8);
+                // Per 128-bit lane: [v0 0 2, v1 0 2] and [v0 1 3, v1 1 3]; then the 64-bit pairs back in order.
+                var e = Avx.Shuffle(v0, v1, 0b10_00_10_00).AsDouble();
+                var o = Avx.Shuffle(v0, v1, 0b11_01_11_01).AsDouble();
+                Avx.Store((float*)evens + i / 2, Avx2.Permute4x64(e, 0b11_01_10_00).AsSingle());
+                Avx.Store((float*)odds + i / 2, Avx2.Permute4x64(o, 0b11_01_10_00).AsSingle());
+            }
+        }
+        for (; i + 1 < count; i += 2)
+        {
+            evens[i / 2] = src[i];
+            odds[i / 2] = src[i + 1];
+        }
+        if (i < count) evens[i / 2] = src[i];
+    }
+
+    // a·b + c rounded once, for either element type.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c) => typeof(T) == typeof(float)
+        ? Vector512.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
+        : Vector512.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Fma(Vector<T> a, Vector<T> b, Vector<T> c) => typeof(T) == typeof(float)
+        ? Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
+        : Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+
+    // flat[f] = bias + Σ_t w[t]·buf[off[t] + f] for f < total, each term added by a fused multiply-add in tap order
+    // (vector runs may write up to the next whole chunk). 512-bit vectors where the hardware runs them natively.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Plane(T* buf, int* off, T* wt, int kk, T bias, T* flat, int total)
+    {
+        int f = 0;
+        if (VectorPaths.Enabled && Vector512.IsHardwareAccelerated)
+        {
+            int v = Vector512<T>.Count;
+            var vb = Vector512.Create(bias);
+            for (; f < total; f += Unroll * v)
+            {
+                Vector512<T> a0 = vb, a1 = vb, a2 = vb, a3 = vb;
+                for (int t = 0; t < kk; t++)
+                {
+                    var wv = Vector512.Create(wt[t]);
+                    T* p = buf + off[t] + f;
+                    a0 = Fma(wv, Vector512.Load(p), a0);
+                    a1 = Fma(wv, Vector512.Load(p + v), a1);
+                    a2 = Fma(wv, Vector512.Load(p + 2 * v), a2);
+                    a3 = Fma(wv, Vector512.Load(p + 3 * v), a3);
+                }
+                a0.Store(flat + f);
+                a1.Store(flat + f + v);
+                a2.Store(flat + f + 2 * v);
+                a3.Store(flat + f + 3 * v);
+            }
+            return;
+        }
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
+        {
+            int v = Vector<T>.Count;
+            var vb = new Vector<T>(bias);
+            for (; f < total; f += Unroll * v)
+            {
+                Vector<T> a0 = vb, a1 = vb, a2 = vb, a3 = vb;
+                for (int t = 0; t < kk; t++)
+                {
+                    var wv = new Vector<T>(wt[t]);
+                    T* p = buf + off[t] + f;
+                    a0 = Fma(wv, Vector.Load(p), a0);
+                    a1 = Fma(wv, Vector.Load(p + v), a1);
+                    a2 = Fma(wv, Vector.Load(p + 2 * v), a2);
+                    a3 = Fma(wv, Vector.Load(p + 3 * v), a3);
+                }
+                a0.Store(flat + f);
+                a1.Store(flat + f + v);
+                a2.Store(flat + f + 2 * v);
+                a3.Store(flat + f + 3 * v);
+            }
+            return;
+        }
+        for (; f < total; f++)
+        {
+            T acc = bias;
+            for (int t = 0; t < kk; t++) acc = T.FusedMultiplyAdd(wt[t], buf[off[t] + f], acc);
+            flat[f] = acc;
+        }
     }
 
     /// <summary>dx = ∂L/∂x given dy and w; dx is overwritten.</summary>

@@ -49,6 +49,19 @@ internal abstract unsafe class PanelSource<T> where T : unmanaged
 }
 
 /// <summary>
+/// Finishes blocks of C once their sums are complete (a fused epilogue): called by <see cref="GemmDriver{T, TK}"/>
+/// for each work item's block right after its last K block, while the block is still in cache.
+/// </summary>
+internal abstract unsafe class GemmEpilogue<T> where T : unmanaged
+{
+    /// <summary>
+    /// Finishes C rows row0 … row0 + rows − 1, columns col0 … col0 + cols − 1 (coordinates of the caller's C), whose
+    /// element (row0 + i, col0 + j) is at c[i·ldc + j]. Called from several threads at once for disjoint blocks.
+    /// </summary>
+    public abstract void Apply(T* c, nint ldc, int row0, int rows, int col0, int cols);
+}
+
+/// <summary>
 /// C = alpha·op(A)·op(B) + beta·C for one matrix, with the micro-kernel <typeparamref name="TK"/>.
 /// Loops (outer to inner): N in NC blocks, K in KC blocks (pack B), M in MS blocks (pack A), then work
 /// items of MC rows × a range of NR-column panels, each running micro-kernels over its tiles. K is never
@@ -66,14 +79,22 @@ internal static unsafe class GemmDriver<T, TK>
     /// </summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
                            T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel, bool transC = false,
-                           PanelSource<T>? bSource = null)
+                           PanelSource<T>? bSource = null, GemmEpilogue<T>? epilogue = null)
     {
         if (m <= 0 || n <= 0) return;
         if (k <= 0 || alpha == T.Zero)
         {
             // BLAS semantics: op(A)·op(B) is not evaluated, so NaN in A or B does not reach C.
-            if (transC) ScaleC(n, m, beta, c, ldc);
-            else ScaleC(m, n, beta, c, ldc);
+            if (transC)
+            {
+                ScaleC(n, m, beta, c, ldc);
+                epilogue?.Apply(c, ldc, 0, n, 0, m);
+            }
+            else
+            {
+                ScaleC(m, n, beta, c, ldc);
+                epilogue?.Apply(c, ldc, 0, m, 0, n);
+            }
             return;
         }
         int mr = TK.MR, nr = TK.NR;
@@ -104,6 +125,7 @@ internal static unsafe class GemmDriver<T, TK>
                 job.Pc = kb * kcMax;
                 job.Kc = Math.Min(kcMax, k - job.Pc);
                 job.Beta = kb == 0 ? beta : T.One;
+                job.Post = kb == kBlocks - 1 ? epilogue : null;
                 for (int ic = 0; ic < m; ic += msMax)
                 {
                     job.Ic = ic;
@@ -154,6 +176,7 @@ internal static unsafe class GemmDriver<T, TK>
         public T Alpha, Beta;
         public T* A, B, C, PackedA, PackedB;
         public PanelSource<T>? BSource;
+        public GemmEpilogue<T>? Post;
         public nint Lda, Ldb, Ldc;
         public int Jc, Nc, NPanels, Pc, Kc, Ic, Ms, MPanels;
         public int AItems, BItems;
@@ -401,6 +424,14 @@ internal static unsafe class GemmDriver<T, TK>
                         }
                     }
                 }
+            }
+            if (Post is { } post)
+            {
+                // The item's block of C is complete: finish it while it is still in cache.
+                int r0 = Ic + ip0 * mr, r1 = Ic + Math.Min(Ms, ip1 * mr);
+                int c0 = Jc + jp0 * nr, c1 = Jc + Math.Min(Nc, jp1 * nr);
+                if (TransC) post.Apply(C + c0 * Ldc + r0, Ldc, c0, c1 - c0, r0, r1 - r0);
+                else post.Apply(C + r0 * Ldc + c0, Ldc, r0, r1 - r0, c0, c1 - c0);
             }
         }
     }

@@ -62,10 +62,18 @@ internal static class GemmKernels
     /// </summary>
     public static unsafe void Gemm<T>(bool transA, bool transB, int m, int n, int k, double alpha,
                                       T* a, nint lda, nint strideA, T* b, nint ldb, nint strideB,
-                                      double beta, T* c, nint ldc, nint strideC, int batch, bool allowParallel = true)
+                                      double beta, T* c, nint ldc, nint strideC, int batch, bool allowParallel = true,
+                                      GemmEpilogue<T>? epilogue = null)
         where T : unmanaged
     {
         if (m <= 0 || n <= 0 || batch <= 0) return;
+        if (epilogue != null)
+        {
+            // The epilogue's coordinates are those of one C: a fused GEMM is never batched.
+            if (batch != 1) throw new ArgumentException("a GEMM with an epilogue takes one matrix, not a batch", nameof(batch));
+            Single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, null, epilogue);
+            return;
+        }
         // One operand shared by the whole batch, the other's rows stacked evenly: one tall GEMM instead of
         // many small ones; every element is still summed in the same order, so the bits are unchanged.
         if (batch > 1 && strideB == 0 && !transA && strideA == m * lda && strideC == m * ldc && (long)m * batch <= int.MaxValue)
@@ -99,11 +107,11 @@ internal static class GemmKernels
     /// the same as storing B first and multiplying without the swap to Cᵀ.
     /// </summary>
     public static unsafe void GemmPanels<T>(int m, int n, int k, double alpha, T* a, nint lda, PanelSource<T> b,
-                                            double beta, T* c, nint ldc, bool allowParallel = true)
+                                            double beta, T* c, nint ldc, bool allowParallel = true, GemmEpilogue<T>? epilogue = null)
         where T : unmanaged
     {
         if (m <= 0 || n <= 0) return;
-        Single(false, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, allowParallel, b);
+        Single(false, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, allowParallel, b, epilogue);
     }
 
     /// <summary>True when <see cref="Gemm{T}"/> would compute an m×n product as Cᵀ with the active micro-kernel.</summary>
@@ -136,7 +144,7 @@ internal static class GemmKernels
     // One GEMM with the active width's micro-kernel; B comes from `source` when given (never swapped to Cᵀ then).
     private static unsafe void Single<T>(bool transA, bool transB, int m, int n, int k, double alpha,
                                          T* a, nint lda, T* b, nint ldb, double beta, T* c, nint ldc, bool allowParallel,
-                                         PanelSource<T>? source = null)
+                                         PanelSource<T>? source = null, GemmEpilogue<T>? epilogue = null)
         where T : unmanaged
     {
         int width = ActiveWidth;
@@ -145,24 +153,26 @@ internal static class GemmKernels
             float* fa = (float*)a, fb = (float*)b, fc = (float*)c;
             float al = (float)alpha, be = (float)beta;
             var src = (PanelSource<float>?)(object?)source;
+            var post = (GemmEpilogue<float>?)(object?)epilogue;
             switch (width)
             {
-                case 512: Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
-                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
-                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
-                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src); break;
+                case 512: Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post); break;
+                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post); break;
+                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post); break;
+                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post); break;
             }
         }
         else if (typeof(T) == typeof(double))
         {
             double* da = (double*)a, db = (double*)b, dc = (double*)c;
             var src = (PanelSource<double>?)(object?)source;
+            var post = (GemmEpilogue<double>?)(object?)epilogue;
             switch (width)
             {
-                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
-                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
-                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
-                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src); break;
+                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
+                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
+                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
+                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
             }
         }
         else
@@ -173,15 +183,15 @@ internal static class GemmKernels
 
     private static unsafe void Drive<T, TK>(bool transA, bool transB, int m, int n, int k, T alpha,
                                             T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel,
-                                            PanelSource<T>? source)
+                                            PanelSource<T>? source, GemmEpilogue<T>? epilogue)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         where TK : struct, IMicroKernel<T>
     {
         if (source != null)
-            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source);
+            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source, epilogue: epilogue);
         else if (SwapPays(m, n, TK.MR, TK.NR))
-            GemmDriver<T, TK>.Run(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, allowParallel, transC: true);
+            GemmDriver<T, TK>.Run(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, allowParallel, transC: true, epilogue: epilogue);
         else
-            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel);
+            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, epilogue: epilogue);
     }
 }

@@ -1,4 +1,5 @@
 // ONNX convolution and pooling: 2-D convolution on the backend's kernel, other ranks and transposed convolution as loops.
+using Cortado.Backends;
 using static Cortado.Graph.Kernels.Ref;
 
 namespace Cortado.Graph.Kernels;
@@ -110,7 +111,8 @@ public static partial class OnnxKernels
         };
     }
 
-    private static Tensor Conv(Node n, Tensor x, Tensor w, Tensor? bias)
+    // Conv, with a fused activation applied by the backend as it writes the output (or after, on the reference path).
+    private static Tensor Conv(Node n, Tensor x, Tensor w, Tensor? bias, Activation activation = default)
     {
         int r = x.Rank - 2;
         var kernel = n.GetInts("kernel_shape")?.Select(v => (int)v).ToArray() ?? w.Dims.Skip(2).ToArray();
@@ -131,9 +133,9 @@ public static partial class OnnxKernels
                 xin = GatherFill(x, shape, AxisMap(x.Dims, shape, (d, i) => d < 2 ? i : (i - (d == 2 ? pb0 : pb1)) is var p && p >= 0 && p < x.Shape[d] ? p : -1), 0);
                 (ph, pw) = (0, 0);
             }
-            return xin.Contiguous().Conv2d(w.Contiguous(), bias, (win.S[0], win.S[1]), (ph, pw), (win.D[0], win.D[1]), groups);
+            return xin.Contiguous().Conv2d(w.Contiguous(), bias, (win.S[0], win.S[1]), (ph, pw), (win.D[0], win.D[1]), groups, activation);
         }
-        return ConvRef(x, w, bias, win, groups);
+        return Activate(n, ConvRef(x, w, bias, win, groups), activation);
     }
 
     // Direct convolution over any number of spatial dims, in float64.

@@ -1,5 +1,7 @@
 // Kernels of the fused ops the optimization passes create (domain com.cortado): Conv, Gemm and MatMul with the
 // bias and activation applied to the freshly computed output.
+using Cortado.Backends;
+
 namespace Cortado.Graph.Kernels;
 
 public static partial class OnnxKernels
@@ -7,7 +9,8 @@ public static partial class OnnxKernels
     private static void RegisterFused(Dictionary<string, KernelFn> t)
     {
         string d = Passes.FusedOps.Domain + ":";
-        t[d + "FusedConv"] = c => [Activate(c.Node, Conv(c.Node, c.In(0), c.In(1), c.Opt(2)))];
+        // The convolution applies the activation to each block of its output as it finishes it.
+        t[d + "FusedConv"] = c => [Conv(c.Node, c.In(0), c.In(1), c.Opt(2), Passes.FusedOps.ActivationOf(c.Node))];
         t[d + "FusedGemm"] = c => [Activate(c.Node, Gemm(c))];
         t[d + "FusedMatMul"] = c => [Activate(c.Node, FusedMatMul(c.In(0), c.In(1), c.Opt(2)))];
     }
@@ -22,16 +25,16 @@ public static partial class OnnxKernels
     }
 
     // Applies the node's fused activation to y, a tensor the kernel has just created (so it may be overwritten).
-    private static Tensor Activate(Node n, Tensor y)
+    private static Tensor Activate(Node n, Tensor y) => Activate(n, y, Passes.FusedOps.ActivationOf(n));
+
+    private static Tensor Activate(Node n, Tensor y, Activation act)
     {
-        if (!n.Attributes.TryGetValue(Passes.FusedOps.ActivationAttr, out var kind)) return y;
-        var p = n.GetFloats(Passes.FusedOps.ActivationParamsAttr) ?? [];
-        float P(int i) => i < p.Length ? p[i] : float.NaN;
+        if (act.IsNone) return y;
         if (y.DType is not (DType.Float32 or DType.Float64))
             throw new DTypeMismatchException($"{n.Describe()}: fused activations run on float32 or float64, got {y.DType.Name()}");
         y = y.Contiguous(); // a copy only when y is a strided view
-        if (y.DType == DType.Float32) Passes.FusedOps.Apply(kind.S, y.AsSpan<float>(), P(0), P(1));
-        else Passes.FusedOps.Apply(kind.S, y.AsSpan<double>(), (double)P(0), (double)P(1));
+        if (y.DType == DType.Float32) act.Apply(y.AsSpan<float>());
+        else act.Apply(y.AsSpan<double>());
         return y;
     }
 }

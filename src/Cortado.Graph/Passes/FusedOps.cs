@@ -1,6 +1,5 @@
 // The fused ops the passes create: their domain, attributes, and the in-place activations their kernels apply.
-using System.Numerics;
-using System.Numerics.Tensors;
+using Cortado.Backends;
 
 namespace Cortado.Graph.Passes;
 
@@ -23,38 +22,22 @@ public static class FusedOps
     /// <summary>Attribute holding the activation's parameters.</summary>
     public const string ActivationParamsAttr = "activation_params";
 
-    /// <summary>Applies activation <paramref name="kind"/> to <paramref name="y"/> in place.</summary>
-    public static void Apply<T>(string kind, Span<T> y, T p0, T p1) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// The fused activation of <paramref name="node"/> (none when it has no <see cref="ActivationAttr"/>); throws
+    /// <see cref="GraphValidationException"/> naming the node for an activation Cortado does not know.
+    /// </summary>
+    public static Activation ActivationOf(Node node)
     {
-        switch (kind)
+        if (!node.Attributes.TryGetValue(ActivationAttr, out var kind)) return Activation.None;
+        var p = node.GetFloats(ActivationParamsAttr) ?? [];
+        double P(int i) => i < p.Length ? p[i] : double.NaN;
+        try
         {
-            case "Relu":
-                TensorPrimitives.Max(y, T.Zero, y);
-                break;
-            case "Sigmoid":
-                TensorPrimitives.Sigmoid(y, y);
-                break;
-            case "Tanh":
-                TensorPrimitives.Tanh(y, y);
-                break;
-            case "Clip":
-                if (!T.IsNaN(p0)) TensorPrimitives.Max(y, p0, y);
-                if (!T.IsNaN(p1)) TensorPrimitives.Min(y, p1, y);
-                break;
-            case "LeakyRelu":
-                for (int i = 0; i < y.Length; i++) if (y[i] < T.Zero) y[i] *= p0;
-                break;
-            case "HardSigmoid":
-                for (int i = 0; i < y.Length; i++) y[i] = T.Max(T.Zero, T.Min(T.One, p0 * y[i] + p1));
-                break;
-            case "HardSwish":
-            {
-                T sixth = T.One / T.CreateChecked(6), half = T.One / T.CreateChecked(2);
-                for (int i = 0; i < y.Length; i++) y[i] *= T.Max(T.Zero, T.Min(T.One, sixth * y[i] + half));
-                break;
-            }
-            default:
-                throw new GraphValidationException(GraphErrorKind.BadNode, null, null, $"unknown fused activation '{kind}'");
+            return Activation.Parse(kind.S ?? "", P(0), P(1));
+        }
+        catch (ArgumentException e)
+        {
+            throw new GraphValidationException(GraphErrorKind.BadNode, node.Name, null, e.Message);
         }
     }
 }
