@@ -22,6 +22,8 @@ public sealed class ConvTests
         { "depthwise", G(2, 6, 7, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6), false },
         { "depthwise multiplier 2, stride 2", G(3, 4, 9, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4), true },
         { "depthwise dilation 2, wide rows", G(2, 3, 20, 37, 3, 3, 5, 1, 1, 2, 3, 2, 2, 3), true },
+        { "depthwise stride 2, one column (only odd padded columns)", G(1, 2, 3, 1, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2), true },
+        { "depthwise stride 3, pad 2", G(1, 2, 8, 11, 4, 3, 3, 3, 3, 2, 2, 1, 1, 2), false },
         { "1x1 fast path", G(3, 8, 5, 6, 12, 1, 1, 1, 1, 0, 0, 1, 1, 1), true },
         { "1x1 groups 2", G(1, 8, 6, 5, 10, 1, 1, 1, 1, 0, 0, 1, 1, 2), false },
         { "1x1 stride 2", G(2, 8, 6, 6, 8, 1, 1, 2, 2, 0, 0, 1, 1, 2), false },

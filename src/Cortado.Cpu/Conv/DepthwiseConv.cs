@@ -14,8 +14,9 @@ namespace Cortado.Cpu.Conv;
 /// layers). A GEMM per group would have one row, so these kernels slide the window directly:
 /// y[n, o, oh, ow] = bias[o] + Σ_{kh, kw} w[o, 0, kh, kw]·x[n, o / (OC/C), ih, iw], taps summed in the
 /// order (kh, kw) for every element. The forward pass works on a zero-padded copy of each input plane split
-/// into its stride phases (see <see cref="Forward"/>); the backward passes run vectors along rows. Multiply
-/// and add are separate, so vector and scalar positions round alike. Threads split over whole planes.
+/// into its stride phases (see <see cref="Forward"/>) and sums by fused multiply-adds; the backward passes run
+/// vectors along rows and multiply and add separately. Either way vector and scalar positions round alike.
+/// Threads split over whole planes.
 /// </summary>
 internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -133,12 +134,12 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         for (int a = 0; a < sh; a++)
             for (int b = 0; b < sw; b++)
             {
+                if (sw == 2 && b == 1) continue; // written with phase 0 below
                 T* phase = buf + (a * sw + b) * (nint)hq * wq;
                 // Phase column j holds padded column j·sw + b, input column j·sw + b − PadW.
                 int j0 = Math.Max(0, (g.PadW - b + sw - 1) / sw);
                 int j1 = Math.Min(wq, (g.W + g.PadW - b + sw - 1) / sw);
-                if (j0 >= j1) continue;
-                if (sw == 2 && b == 1) continue; // written with phase 0 below
+                if (sw > 2 && j0 >= j1) continue;
                 for (int i = 0; i < hq; i++)
                 {
                     int ih = i * sh + a - g.PadH;
