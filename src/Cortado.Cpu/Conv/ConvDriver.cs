@@ -184,7 +184,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 T* yg = (T*)py + (nint)n0 * g.OutC * ohw + (nint)gi * ocg * ohw;
                 T* outp = cnt == 1 ? yg : stage;
                 double beta = 0;
-                var post = new BiasActivationEpilogue<T>(b != null && biasAtEnd ? b + gi * ocg : null, null, act);
+                var post = new BiasActivationEpilogue<T>(b != null && biasAtEnd ? b + gi * ocg : null, act);
                 var epilogue = post.IsEmpty ? null : post;
                 if (b != null && !biasAtEnd)
                 {

@@ -23,9 +23,9 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
     /// <summary>True for the geometries these kernels serve: one input channel per group, several groups.</summary>
     public static bool Applies(in Conv2dGeometry g) => g.Groups > 1 && g.C == g.Groups;
 
-    // dst[i] += w·src[i·stride] for i < count.
+    // dst[i·stride] += w·src[i] for i < count (vectors where dst is contiguous).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Axpy(T* dst, T* src, int stride, int count, T w)
+    private static void AxpyScatter(T* dst, int stride, T* src, int count, T w)
     {
         int i = 0;
         if (stride == 1 && VectorPaths.Enabled && Vector.IsHardwareAccelerated)
@@ -34,19 +34,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
             for (; i + Vector<T>.Count <= count; i += Vector<T>.Count)
                 (Vector.Load(dst + i) + vw * Vector.Load(src + i)).Store(dst + i);
         }
-        for (; i < count; i++) dst[i] += w * src[(nint)i * stride];
-    }
-
-    // dst[i·stride] += w·src[i] for i < count.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AxpyScatter(T* dst, int stride, T* src, int count, T w)
-    {
-        if (stride == 1)
-        {
-            Axpy(dst, src, 1, count, w);
-            return;
-        }
-        for (int i = 0; i < count; i++) dst[(nint)i * stride] += w * src[i];
+        for (; i < count; i++) dst[(nint)i * stride] += w * src[i];
     }
 
     // Σ a[i]·b[i·stride] for i < count, in a fixed order (vector lanes, then the lanes summed, then the tail).
@@ -104,8 +92,6 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
             T* padded = null;
             // Padding and slack are zeroed once: every plane writes the same interior positions.
             new Span<T>(buf, (int)bufLen).Clear();
-            int* off = stackalloc int[kk];
-            for (int t = 0; t < kk; t++) off[t] = offsets[t];
             for (int plane = p0; plane < p1; plane++)
             {
                 int n = plane / g.OutC, o = plane % g.OutC;
@@ -117,7 +103,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     Pad(xp, buf, g, hq, wq);
                     padded = xp;
                 }
-                Plane(buf, off, (T*)pw + (nint)o * kk, kk, pb == 0 ? T.Zero : ((T*)pb)[o], flat, total);
+                fixed (int* off = offsets) Plane(buf, off, (T*)pw + (nint)o * kk, kk, pb == 0 ? T.Zero : ((T*)pb)[o], flat, total);
                 for (int oh = 0; oh < g.OutH; oh++)
                     new ReadOnlySpan<T>(flat + (nint)oh * wq, g.OutW).CopyTo(new Span<T>(yp + (nint)oh * g.OutW, g.OutW));
                 act.Apply(new Span<T>(yp, ohw));

@@ -1,4 +1,4 @@
-// The GEMM epilogue layers fuse most: a bias per row or per column of C, then an element-wise activation.
+// The GEMM epilogue convolutions fuse: a bias per row of C (per output channel), then an element-wise activation.
 using System.Numerics;
 using System.Numerics.Tensors;
 using Cortado.Backends;
@@ -6,15 +6,15 @@ using Cortado.Backends;
 namespace Cortado.Cpu.Gemm;
 
 /// <summary>
-/// C[i, j] = act(C[i, j] + rowBias[i] + colBias[j]) over each finished block (either bias may be null). Adding a
+/// C[i, j] = act(C[i, j] + rowBias[i]) over each finished block (rowBias may be null). Adding a
 /// bias here rounds like starting C from it (beta 1) only when K is summed in one block; callers put it here under
 /// that condition and keep the activation here always, which gives the same bits as applying it to the finished C.
 /// </summary>
-internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, T* colBias, Activation activation) : GemmEpilogue<T>
+internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, Activation activation) : GemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>True when there is anything to apply.</summary>
-    public bool IsEmpty => rowBias == null && colBias == null && activation.IsNone;
+    /// <summary>True when there is nothing to apply (no bias, no activation).</summary>
+    public bool IsEmpty => rowBias == null && activation.IsNone;
 
     public override void Apply(T* c, nint ldc, int row0, int rows, int col0, int cols)
     {
@@ -22,7 +22,6 @@ internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, T* colBias, A
         {
             var row = new Span<T>(c + i * ldc, cols);
             if (rowBias != null) TensorPrimitives.Add(row, rowBias[row0 + i], row);
-            if (colBias != null) TensorPrimitives.Add(row, new ReadOnlySpan<T>(colBias + col0, cols), row);
             activation.Apply(row);
         }
     }
