@@ -7,7 +7,7 @@ namespace Cortado.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc />
-    public unsafe void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, Activation activation = default)
+    public unsafe void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, Activation activation = default, Tensor? residual = null)
     {
         const string op = "conv2d";
         CheckConv(op, g, x, w);
@@ -16,16 +16,25 @@ public sealed partial class CpuBackend
         CheckConvTensor(op, "output", y, [g.N, g.OutC, g.OutH, g.OutW]);
         if (bias != null) CheckConvTensor(op, "bias", bias, [g.OutC]);
         SameDType(op, x, w, y, bias);
+        if (residual != null)
+        {
+            CheckConvTensor(op, "residual", residual, [g.N, g.OutC, g.OutH, g.OutW]);
+            SameDType(op, x, residual, y, null);
+            if (ReferenceEquals(residual.Storage, y.Storage) && residual.Offset < y.Offset + y.Numel && y.Offset < residual.Offset + residual.Numel)
+                throw new ArgumentException($"{op}: the residual shares memory with the output");
+        }
         if (y.Numel == 0) return;
         if (x.DType == DType.Float32)
         {
-            fixed (float* px = x.Data<float>(), pw = w.Data<float>(), py = y.Data<float>(), pb = bias?.Data<float>())
-                ConvDriver<float>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g, activation);
+            fixed (float* px = x.Data<float>(), pw = w.Data<float>(), py = y.Data<float>(), pb = bias?.Data<float>(), pr = residual?.Data<float>())
+                ConvDriver<float>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g, activation,
+                                          residual == null ? null : pr + residual.Offset);
         }
         else
         {
-            fixed (double* px = x.Data<double>(), pw = w.Data<double>(), py = y.Data<double>(), pb = bias?.Data<double>())
-                ConvDriver<double>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g, activation);
+            fixed (double* px = x.Data<double>(), pw = w.Data<double>(), py = y.Data<double>(), pb = bias?.Data<double>(), pr = residual?.Data<double>())
+                ConvDriver<double>.Forward(px + x.Offset, pw + w.Offset, bias == null ? null : pb + bias.Offset, py + y.Offset, g, activation,
+                                           residual == null ? null : pr + residual.Offset);
         }
     }
 

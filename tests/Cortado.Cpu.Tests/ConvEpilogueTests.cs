@@ -44,11 +44,11 @@ public sealed class ConvEpilogueTests
 
     private static Tensor Rand(int seed, DType dt, params int[] shape) => Tensor.Randn(shape, new Generator(seed)).Cast(dt);
 
-    private static Tensor Conv(Conv2dGeometry g, Tensor x, Tensor w, Tensor? b, Activation act)
+    private static Tensor Conv(Conv2dGeometry g, Tensor x, Tensor w, Tensor? b, Activation act, Tensor? residual = null)
     {
         // NaN first: an element the kernel failed to write shows.
         var y = Tensor.Full([g.N, g.OutC, g.OutH, g.OutW], double.NaN, x.DType);
-        CpuBackend.Instance.Conv2d(x, w, b, y, g, act);
+        CpuBackend.Instance.Conv2d(x, w, b, y, g, act, residual);
         return y;
     }
 
@@ -84,17 +84,22 @@ public sealed class ConvEpilogueTests
                                 var x = Rand(1, dt, g.N, g.C, g.H, g.W);
                                 var w = Rand(2, dt, g.OutC, g.C / g.Groups, g.KH, g.KW);
                                 var b = Rand(3, dt, g.OutC);
+                                var r = Rand(4, dt, g.N, g.OutC, g.OutH, g.OutW);
                                 var plain = Conv(g, x, w, b, Activation.None);
-                                // Every activation on one configuration, ReLU6 on the rest.
+                                // Every activation on one configuration, ReLU6 on the rest; each without and with a residual.
                                 var acts = width is null && threads == 1 ? Activations : [Activations[1]];
                                 foreach (var act in acts)
-                                {
-                                    var separate = plain.Clone();
-                                    if (dt == DType.Float32) act.Apply(separate.AsSpan<float>());
-                                    else act.Apply(separate.AsSpan<double>());
-                                    BitEqual($"{g} {dt.Name()} {act}, width {width?.ToString() ?? "auto"}, vectors {vectors}, {threads} threads",
-                                             separate, Conv(g, x, w, b, act));
-                                }
+                                    foreach (var residual in new[] { null, r })
+                                    {
+                                        var separate = residual is null ? plain.Clone() : plain.Add(residual);
+                                        if (dt == DType.Float32) act.Apply(separate.AsSpan<float>());
+                                        else act.Apply(separate.AsSpan<double>());
+                                        BitEqual($"{g} {dt.Name()} {act}{(residual is null ? "" : " + residual")}, width {width?.ToString() ?? "auto"}, vectors {vectors}, {threads} threads",
+                                                 separate, Conv(g, x, w, b, act, residual));
+                                    }
+                                // A residual alone (no activation, no bias).
+                                BitEqual($"{g} {dt.Name()} residual only, width {width?.ToString() ?? "auto"}, vectors {vectors}, {threads} threads",
+                                         Conv(g, x, w, null, Activation.None).Add(r), Conv(g, x, w, null, Activation.None, r));
                             }
                     }
                 }
@@ -141,6 +146,49 @@ public sealed class ConvEpilogueTests
         var fusedRun = Run(true);
         string[] what = ["output", "input gradient", "weight gradient", "bias gradient"];
         for (int i = 0; i < what.Length; i++) BitEqual(what[i], unfused[i], fusedRun[i]);
+    }
+
+    [Fact]
+    public void FusedResidualHasTheGradientsOfASeparateAdd()
+    {
+        var g = G(2, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        foreach (var act in new[] { Activation.None, Activation.Relu })
+        {
+            Tensor[] Run(bool fused)
+            {
+                var x = Rand(7, DType.Float64, g.N, g.C, g.H, g.W).Detach();
+                var w = Rand(8, DType.Float64, g.OutC, g.C, 3, 3).Detach();
+                var b = Rand(9, DType.Float64, g.OutC).Detach();
+                var r = Rand(10, DType.Float64, g.N, g.OutC, g.OutH, g.OutW).Detach();
+                x.RequiresGrad = w.RequiresGrad = b.RequiresGrad = r.RequiresGrad = true;
+                Tensor y;
+                if (fused) y = x.Conv2d(w, b, padding: (1, 1), activation: act, residual: r);
+                else
+                {
+                    y = x.Conv2d(w, b, padding: (1, 1)).Add(r);
+                    if (!act.IsNone) y = y.Relu();
+                }
+                y.Mul(y.Add(1.0)).Sum().Backward();
+                return [y.Detach(), x.Grad!, w.Grad!, b.Grad!, r.Grad!];
+            }
+            var unfused = Run(false);
+            var fusedRun = Run(true);
+            string[] what = ["output", "input gradient", "weight gradient", "bias gradient", "residual gradient"];
+            for (int i = 0; i < what.Length; i++) BitEqual($"{act}: {what[i]}", unfused[i], fusedRun[i]);
+        }
+    }
+
+    [Fact]
+    public void ResidualOfTheWrongShapeOrOverlappingTheOutputIsRefused()
+    {
+        var g = G(1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        var x = Rand(1, DType.Float32, 1, 2, 5, 5);
+        var w = Rand(2, DType.Float32, 3, 2, 3, 3);
+        var e = Assert.Throws<ShapeMismatchException>(() => x.Conv2d(w, padding: (1, 1), residual: Rand(3, DType.Float32, 1, 3, 5, 4)));
+        Assert.Contains("residual", e.Message);
+        var y = Tensor.Zeros([1, 3, 5, 5], DType.Float32);
+        var a = Assert.Throws<ArgumentException>(() => CpuBackend.Instance.Conv2d(x, w, null, y, g, default, y));
+        Assert.Contains("residual", a.Message);
     }
 
     [Fact]

@@ -226,6 +226,62 @@ public class PassTests
         }
     }
 
+    // x → Conv (2-D, or 1-D through the reference path) → Add with r (r first when residualFirst) → Relu.
+    private static Graph ResidualGraph(bool twoD, bool bias, bool residualFirst, object[] rShape, bool convIsOutput = false)
+    {
+        var g = new Graph();
+        g.Inputs.Add(twoD ? V("x", DType.Float32, "N", 3, 5, 5) : V("x", DType.Float32, "N", 3, 7));
+        g.Inputs.Add(V("r", DType.Float32, rShape));
+        g.Initializers["W"] = twoD ? RandT(30, 4, 3, 3, 3) : RandT(30, 4, 3, 3);
+        g.Initializers["B"] = RandT(31, 4);
+        var pads = AttrValue.Of(twoD ? new long[] { 1, 1, 1, 1 } : [0, 0]);
+        g.Nodes.Add(N("Conv", bias ? ["x", "W", "B"] : ["x", "W"], ["z"], "conv", ("pads", pads)));
+        g.Nodes.Add(N("Add", residualFirst ? ["r", "z"] : ["z", "r"], ["s"], "add"));
+        g.Nodes.Add(N("Relu", ["s"], ["y"], "relu"));
+        g.Outputs.Add(new ValueInfo("y", DType.Float32, null));
+        if (convIsOutput) g.Outputs.Add(new ValueInfo("z", DType.Float32, null));
+        ShapeInference.Run(g);
+        return g;
+    }
+
+    [Fact]
+    public void ResidualAddsFuseIntoTheConvolutionAndThenItsActivation()
+    {
+        foreach (bool twoD in new[] { true, false })
+            foreach (bool bias in new[] { true, false })
+                foreach (bool residualFirst in new[] { true, false })
+                {
+                    object[] shape = twoD ? ["N", 4, 5, 5] : ["N", 4, 5];
+                    var g = ResidualGraph(twoD, bias, residualFirst, shape);
+                    var feeds = new Dictionary<string, Tensor>
+                    {
+                        ["x"] = twoD ? RandT(32, 2, 3, 5, 5) : RandT(32, 2, 3, 7),
+                        ["r"] = twoD ? RandT(33, 2, 4, 5, 5) : RandT(33, 2, 4, 5),
+                    };
+                    // The fused node adds the residual to the finished output, like the Add did: the same bits.
+                    var h = ApplyAndCompare(g, new ResidualFusion(), feeds, tol: 0, expectRewrites: 1);
+                    Assert.Equal(["FusedConv", "Relu"], h.Nodes.Select(n => n.OpType));
+                    Assert.Equal(["x", "W", bias ? "B" : "", "r"], h.Nodes[0].Inputs);
+                    Assert.Equal("s", h.Nodes[0].Outputs[0]);
+                    var f = ApplyAndCompare(h, new ActivationFusion(), feeds, tol: 0, expectRewrites: 1);
+                    Assert.Equal(["FusedConv"], f.Nodes.Select(n => n.OpType));
+                    Assert.Equal("Relu", f.Nodes[0].GetString(FusedOps.ActivationAttr, ""));
+                    Assert.Equal(4, f.Nodes[0].Inputs.Count);
+                }
+    }
+
+    [Fact]
+    public void ResidualFusionLeavesBroadcastsAndSharedOutputs()
+    {
+        // A residual that broadcasts, one whose batch size is not provably the output's, and a convolution output
+        // that something else reads stay as they are.
+        var feeds = new Dictionary<string, Tensor> { ["x"] = RandT(34, 2, 3, 5, 5), ["r"] = RandT(35, 1, 4, 1, 1) };
+        ApplyAndCompare(ResidualGraph(true, true, false, [1, 4, 1, 1]), new ResidualFusion(), feeds, expectRewrites: 0);
+        feeds["r"] = RandT(35, 2, 4, 5, 5);
+        Assert.Equal(0, new ResidualFusion().Run(ResidualGraph(true, true, false, ["M", 4, 5, 5])));
+        ApplyAndCompare(ResidualGraph(true, true, false, ["N", 4, 5, 5], convIsOutput: true), new ResidualFusion(), feeds, expectRewrites: 0);
+    }
+
     [Fact]
     public void ShapeSimplificationFoldsKnownDimsAndCollapsesChains()
     {

@@ -135,11 +135,13 @@ public interface IBackend
 
     /// <summary>
     /// 2-D convolution (cross-correlation) of contiguous x [N,C,H,W] with contiguous w [OutC, C/groups, KH, KW], plus
-    /// bias [OutC] when given, into y [N,OutC,OutH,OutW], then <paramref name="activation"/> applied to each block of y
-    /// as it is finished (the same bits as applying <see cref="Activation.Apply{T}"/> to the whole of y afterwards).
-    /// Every element of y is written; its previous contents are never read.
+    /// bias [OutC] when given, into y [N,OutC,OutH,OutW]; then a contiguous <paramref name="residual"/> of y's shape is
+    /// added when given (a skip connection) and <paramref name="activation"/> applied, to each block of y as it is
+    /// finished (the same bits as adding the residual to the whole of y and then applying
+    /// <see cref="Activation.Apply{T}"/>). Every element of y is written; its previous contents are never read. The
+    /// residual must not share memory with y.
     /// </summary>
-    void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, Activation activation = default);
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, Activation activation = default, Tensor? residual = null);
 
     /// <summary>dx = gradient of Conv2d with respect to x, given dy and w (dx overwritten).</summary>
     void Conv2dBackwardInput(Tensor dy, Tensor w, Tensor dx, Conv2dGeometry g);

@@ -37,12 +37,18 @@ internal static class Window
 /// <summary>
 /// y = conv2d(x, w) + bias (torch.nn.functional.conv2d): x [N, C, H, W], w [O, C/groups, KH, KW],
 /// bias [O] (optional third input), y [N, O, OH, OW] with OH = (H + 2·padH − dilH·(KH−1) − 1)/strideH + 1.
-/// With an <paramref name="activation"/>, the backend applies it to y as it finishes each block of it (a fused
-/// epilogue); only ReLU then has a gradient (from y's sign), other activations run without a tape only.
+/// With <paramref name="residual"/>, the last input is a tensor of y's shape added to it (a skip connection:
+/// y = conv2d(x, w) + bias + r). With an <paramref name="activation"/>, the backend applies it to y as it finishes
+/// each block of it (a fused epilogue); only ReLU then has a gradient (from y's sign), other activations run without
+/// a tape only.
 /// </summary>
-public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups, Activation activation = default) : Op
+public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups, Activation activation = default,
+                             bool residual = false) : Op
 {
     public override string Name => "conv2d";
+
+    // Inputs before the residual: x, w and the optional bias.
+    private int Plain(int inputs) => residual ? inputs - 1 : inputs;
 
     private Conv2dGeometry Geometry(ReadOnlySpan<int> x, ReadOnlySpan<int> w)
     {
@@ -62,9 +68,12 @@ public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int d
     public override int[] InferShape(int[][] s)
     {
         var g = Geometry(s[0], s[1]);
-        if (s.Length > 2 && (s[2].Length != 1 || s[2][0] != g.OutC))
+        if (Plain(s.Length) > 2 && (s[2].Length != 1 || s[2][0] != g.OutC))
             throw new ShapeMismatchException($"{Where}: bias must have shape [{g.OutC}], got {ShapeUtil.Format(s[2])}");
-        return [g.N, g.OutC, g.OutH, g.OutW];
+        int[] y = [g.N, g.OutC, g.OutH, g.OutW];
+        if (residual && !ShapeUtil.Equal(s[^1], y))
+            throw new ShapeMismatchException($"{Where}: the residual must have the output's shape {ShapeUtil.Format(y)}, got {ShapeUtil.Format(s[^1])}");
+        return y;
     }
 
     public override Tensor Forward(Tensor[] x)
@@ -74,12 +83,13 @@ public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int d
         var dt = Window.FloatCompute(x[0], Where);
         var xc = x[0].Cast(dt).Contiguous();
         var wc = x[1].Cast(dt).Contiguous();
-        var bc = x.Length > 2 ? x[2].Cast(dt).Contiguous() : null;
+        var bc = Plain(x.Length) > 2 ? x[2].Cast(dt).Contiguous() : null;
+        var rc = residual ? x[^1].Cast(dt).Contiguous() : null;
         if (GradientWanted && activation.Kind is not (ActivationKind.None or ActivationKind.Relu))
             throw new NotSupportedException($"{Where}: the fused activation {activation} has no gradient; apply it as its own op when training");
         // Every element is written by the kernel, so the output need not be zeroed first.
         var y = Tensor.Uninitialized(dt, shape);
-        if (y.Numel > 0) Backend.Current.Conv2d(xc, wc, bc, y, g, activation);
+        if (y.Numel > 0) Backend.Current.Conv2d(xc, wc, bc, y, g, activation, rc);
         return y.DType == x[0].DType ? y : y.Cast(x[0].DType);
     }
 
@@ -101,8 +111,11 @@ public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int d
             gw = Tensor.Empty(dt, x[1].Dims);
             Backend.Current.Conv2dBackwardWeight(x[0].Cast(dt).Contiguous(), gc, gw, g);
         }
-        if (x.Length > 2 && x[2].RequiresGrad) gb = gc.Sum([0, 2, 3]);
-        return x.Length > 2 ? [gx, gw, gb] : [gx, gw];
+        if (Plain(x.Length) > 2 && x[2].RequiresGrad) gb = gc.Sum([0, 2, 3]);
+        Tensor?[] grads = Plain(x.Length) > 2 ? [gx, gw, gb] : [gx, gw];
+        // The residual is added as is: its gradient is the (activation-masked) output gradient.
+        if (residual) grads = [.. grads, x[^1].RequiresGrad ? gy.Cast(x[^1].DType) : null];
+        return grads;
     }
 }
 

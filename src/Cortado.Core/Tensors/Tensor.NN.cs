@@ -54,18 +54,20 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// 2-D convolution (torch.nn.functional.conv2d); see <see cref="Conv2dOp"/> for shapes. An
-    /// <paramref name="activation"/> is applied by the kernel as it writes the output (a fused epilogue); with a
+    /// 2-D convolution (torch.nn.functional.conv2d); see <see cref="Conv2dOp"/> for shapes. A
+    /// <paramref name="residual"/> of the output's shape is added to it, then an <paramref name="activation"/> applied,
+    /// by the kernel as it writes the output (a fused epilogue: <c>act(conv2d(x, w, b) + residual)</c>); with a
     /// gradient wanted, only ReLU is allowed.
     /// </summary>
     public Tensor Conv2d(Tensor weight, Tensor? bias = null, (int h, int w)? stride = null, (int h, int w)? padding = null, (int h, int w)? dilation = null, int groups = 1,
-                         Backends.Activation activation = default)
+                         Backends.Activation activation = default, Tensor? residual = null)
     {
         var (sh, sw) = stride ?? (1, 1);
         var (ph, pw) = padding ?? (0, 0);
         var (dh, dw) = dilation ?? (1, 1);
-        var op = new Conv2dOp(sh, sw, ph, pw, dh, dw, groups, activation);
-        return bias is null ? Op.Apply(op, this, weight) : Op.Apply(op, this, weight, bias);
+        var op = new Conv2dOp(sh, sw, ph, pw, dh, dw, groups, activation, residual is not null);
+        Tensor[] inputs = bias is null ? [this, weight] : [this, weight, bias];
+        return Op.Apply(op, residual is null ? inputs : [.. inputs, residual]);
     }
 
     /// <summary>Max pooling (torch.nn.functional.max_pool2d); stride defaults to the kernel size.</summary>

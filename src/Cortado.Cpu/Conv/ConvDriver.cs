@@ -57,7 +57,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
 
     // Both algorithms pack the same panels for the same GEMM, so they give the same bits: the choice is speed only,
     // and timing it on the caller's own tensors changes nothing but y, which every run overwrites.
-    private static ConvAlgorithm ChooseForward(T* x, T* w, T* bias, T* y, in Conv2dGeometry g, Activation act)
+    private static ConvAlgorithm ChooseForward(T* x, T* w, T* bias, T* y, in Conv2dGeometry g, Activation act, T* residual)
     {
         if (ForwardAlgorithm != ConvAlgorithm.Auto) return ForwardAlgorithm;
         var key = (g, CortadoThreads.Count);
@@ -69,9 +69,9 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             for (int t = 0; t < TuneTrials; t++)
             {
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                ForwardWith(ConvAlgorithm.Im2Col, x, w, bias, y, g, act);
+                ForwardWith(ConvAlgorithm.Im2Col, x, w, bias, y, g, act, residual);
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                ForwardWith(ConvAlgorithm.Implicit, x, w, bias, y, g, act);
+                ForwardWith(ConvAlgorithm.Implicit, x, w, bias, y, g, act, residual);
                 long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 best0 = Math.Min(best0, t1 - t0);
                 best1 = Math.Min(best1, t2 - t1);
@@ -142,28 +142,33 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 new ReadOnlySpan<T>(src + r * ld + (nint)j * len, len).CopyTo(new Span<T>(dst + j * sampleStride + (nint)r * len, len));
     }
 
-    /// <summary>y = act(conv2d(x, w) + bias) (bias may be null); every element of y is written, none read.</summary>
-    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act = default)
+    /// <summary>
+    /// y = act(conv2d(x, w) + bias + residual) (bias and residual may be null; residual has y's shape and must not
+    /// overlap it); every element of y is written, none read.
+    /// </summary>
+    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act = default, T* residual = null)
     {
         if (DepthwiseConv<T>.Applies(g))
         {
-            DepthwiseConv<T>.Forward(x, w, bias, y, g, act);
+            DepthwiseConv<T>.Forward(x, w, bias, y, g, act, residual);
             return;
         }
-        ForwardWith(ChooseForward(x, w, bias, y, g, act), x, w, bias, y, g, act);
+        ForwardWith(ChooseForward(x, w, bias, y, g, act, residual), x, w, bias, y, g, act, residual);
     }
 
-    private static void ForwardWith(ConvAlgorithm algorithm, T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act)
+    private static void ForwardWith(ConvAlgorithm algorithm, T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act, T* residual)
     {
         int cg = g.C / g.Groups, ocg = g.OutC / g.Groups;
         int rowsK = cg * g.KH * g.KW;
         int ohw = g.OutH * g.OutW, hw = g.H * g.W;
         bool pointwise = IsPointwise(g);
         int spc = SamplesPerChunk(g), chunks = (g.N + spc - 1) / spc;
-        nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y;
+        nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y, pr = (nint)residual;
         var shape = new Im2ColPanels<T>.Shape(g);
         // When K is summed in one block, adding the bias in the GEMM's epilogue rounds exactly like starting C from it,
-        // and saves a pass over the output; the activation is always applied there, to each block as it is finished.
+        // and saves a pass over the output; the residual and the activation are always applied there, to each block
+        // as it is finished (for a chunk of several samples, whose staging matrix does not have y's layout, after the
+        // scatter).
         bool biasAtEnd = rowsK <= GemmBlocking.KC;
 
         void Chunk(int ch, bool inner)
@@ -184,7 +189,11 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 T* yg = (T*)py + (nint)n0 * g.OutC * ohw + (nint)gi * ocg * ohw;
                 T* outp = cnt == 1 ? yg : stage;
                 double beta = 0;
-                var post = new BiasActivationEpilogue<T>(b != null && biasAtEnd ? b + gi * ocg : null, act);
+                T* rg = pr == 0 ? null : (T*)pr + (nint)n0 * g.OutC * ohw + (nint)gi * ocg * ohw;
+                // A staged chunk gets its residual and activation after the scatter, in y's layout.
+                bool late = cnt > 1 && rg != null;
+                var post = new BiasActivationEpilogue<T>(b != null && biasAtEnd ? b + gi * ocg : null, late ? default : act,
+                                                         late ? null : rg, ohw);
                 var epilogue = post.IsEmpty ? null : post;
                 if (b != null && !biasAtEnd)
                 {
@@ -203,6 +212,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                     var panels = new Im2ColPanels<T>(xg, (nint)g.C * hw, shape);
                     GemmKernels.GemmPanels(ocg, (int)ld, rowsK, 1.0, wg, rowsK, panels, beta, outp, ld, inner, epilogue);
                     if (cnt > 1) Scatter(stage, ld, cnt, ocg, ohw, yg, (nint)g.OutC * ohw);
+                    if (late) FinishLate(yg, rg, cnt, ocg, ohw, (nint)g.OutC * ohw, act);
                     continue;
                 }
                 nint xgp = (nint)xg;
@@ -217,11 +227,25 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 });
                 GemmKernels.Gemm(false, false, ocg, (int)ld, rowsK, 1.0, wg, rowsK, 0, cols, ld, 0, beta, outp, ld, 0, 1, inner, epilogue);
                 if (cnt > 1) Scatter(stage, ld, cnt, ocg, ohw, yg, (nint)g.OutC * ohw);
+                if (late) FinishLate(yg, rg, cnt, ocg, ohw, (nint)g.OutC * ohw, act);
             }
         }
 
         if (SplitOverChunks(chunks, (long)g.OutC * spc * ohw * rowsK)) CortadoThreads.ParallelFor(chunks, ch => Chunk(ch, false));
         else for (int ch = 0; ch < chunks; ch++) Chunk(ch, true);
+    }
+
+    // y = act(y + residual) over `rows` channel planes of `samples` samples (plane stride len, sample stride sampleStride).
+    private static void FinishLate(T* y, T* residual, int samples, int rows, int len, nint sampleStride, Activation act)
+    {
+        for (int j = 0; j < samples; j++)
+            for (int r = 0; r < rows; r++)
+            {
+                nint at = j * sampleStride + (nint)r * len;
+                var row = new Span<T>(y + at, len);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<T>(residual + at, len), row);
+                act.Apply(row);
+            }
     }
 
     /// <summary>dx = ∂L/∂x given dy and w; dx is overwritten.</summary>

@@ -63,9 +63,10 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
     /// offset per tap, so the output plane is computed as one flat run of Wq-wide rows (the columns past OutW are
     /// computed and dropped), vectors of it at a time with the sums in registers, whatever the row width. Every
     /// element is bias, then fused multiply-adds w·x + sum for each tap in (kh, kw) order, padding included as
-    /// zeros, in vector and scalar positions alike.
+    /// zeros, in vector and scalar positions alike; then the residual (y's shape, may be null) is added and the
+    /// activation applied, plane by plane.
     /// </summary>
-    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act = default)
+    public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act = default, T* residual = null)
     {
         int mult = g.OutC / g.C, kk = g.KH * g.KW;
         int hw = g.H * g.W, ohw = g.OutH * g.OutW;
@@ -84,7 +85,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         int chunk = Unroll * Math.Max(Vector<T>.Count, Vector512<T>.Count);
         int rounded = (total + chunk - 1) / chunk * chunk;
         long bufLen = Math.Max((long)sh * sw * phaseLen, offsets.Max() + (long)rounded);
-        nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y;
+        nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y, pr = (nint)residual;
         CortadoThreads.ParallelRanges(g.N * g.OutC, PlanesPerTask((long)ohw * kk), (p0, p1) =>
         {
             T* buf = (T*)Gemm.GemmScratch.Cols.Get((nuint)(bufLen * sizeof(T)));
@@ -106,7 +107,9 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                 fixed (int* off = offsets) Plane(buf, off, (T*)pw + (nint)o * kk, kk, pb == 0 ? T.Zero : ((T*)pb)[o], flat, total);
                 for (int oh = 0; oh < g.OutH; oh++)
                     new ReadOnlySpan<T>(flat + (nint)oh * wq, g.OutW).CopyTo(new Span<T>(yp + (nint)oh * g.OutW, g.OutW));
-                act.Apply(new Span<T>(yp, ohw));
+                var yplane = new Span<T>(yp, ohw);
+                if (pr != 0) System.Numerics.Tensors.TensorPrimitives.Add(yplane, new ReadOnlySpan<T>((T*)pr + (nint)plane * ohw, ohw), yplane);
+                act.Apply(yplane);
             }
         });
     }

@@ -1,4 +1,5 @@
-// The GEMM epilogue convolutions fuse: a bias per row of C (per output channel), then an element-wise activation.
+// The GEMM epilogue convolutions fuse: a bias per row of C (per output channel), a residual tensor, then an
+// element-wise activation.
 using System.Numerics;
 using System.Numerics.Tensors;
 using Cortado.Backends;
@@ -6,15 +7,16 @@ using Cortado.Backends;
 namespace Cortado.Cpu.Gemm;
 
 /// <summary>
-/// C[i, j] = act(C[i, j] + rowBias[i]) over each finished block (rowBias may be null). Adding a
-/// bias here rounds like starting C from it (beta 1) only when K is summed in one block; callers put it here under
-/// that condition and keep the activation here always, which gives the same bits as applying it to the finished C.
+/// C[i, j] = act((C[i, j] + rowBias[i]) + residual[i·ldr + j]) over each finished block (rowBias and residual may
+/// be null). Adding a bias here rounds like starting C from it (beta 1) only when K is summed in one block; callers
+/// put it here under that condition. The residual and the activation follow the finished sum, which gives the same
+/// bits as a separate Add and activation after the convolution.
 /// </summary>
-internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, Activation activation) : GemmEpilogue<T>
+internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, Activation activation, T* residual = null, nint ldr = 0) : GemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>True when there is nothing to apply (no bias, no activation).</summary>
-    public bool IsEmpty => rowBias == null && activation.IsNone;
+    /// <summary>True when there is nothing to apply (no bias, residual or activation).</summary>
+    public bool IsEmpty => rowBias == null && residual == null && activation.IsNone;
 
     public override void Apply(T* c, nint ldc, int row0, int rows, int col0, int cols)
     {
@@ -22,6 +24,7 @@ internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, Activation ac
         {
             var row = new Span<T>(c + i * ldc, cols);
             if (rowBias != null) TensorPrimitives.Add(row, rowBias[row0 + i], row);
+            if (residual != null) TensorPrimitives.Add(row, new ReadOnlySpan<T>(residual + (row0 + i) * ldr + col0, cols), row);
             activation.Apply(row);
         }
     }

@@ -112,7 +112,8 @@ public static partial class OnnxKernels
     }
 
     // Conv, with a fused activation applied by the backend as it writes the output (or after, on the reference path).
-    private static Tensor Conv(Node n, Tensor x, Tensor w, Tensor? bias, Activation activation = default)
+    // y = act(conv(x, w) + bias + residual); the residual (FusedConv's input 3) has y's shape.
+    private static Tensor Conv(Node n, Tensor x, Tensor w, Tensor? bias, Activation activation = default, Tensor? residual = null)
     {
         int r = x.Rank - 2;
         var kernel = n.GetInts("kernel_shape")?.Select(v => (int)v).ToArray() ?? w.Dims.Skip(2).ToArray();
@@ -133,9 +134,19 @@ public static partial class OnnxKernels
                 xin = GatherFill(x, shape, AxisMap(x.Dims, shape, (d, i) => d < 2 ? i : (i - (d == 2 ? pb0 : pb1)) is var p && p >= 0 && p < x.Shape[d] ? p : -1), 0);
                 (ph, pw) = (0, 0);
             }
-            return xin.Contiguous().Conv2d(w.Contiguous(), bias, (win.S[0], win.S[1]), (ph, pw), (win.D[0], win.D[1]), groups, activation);
+            if (residual is not null && residual.DType != x.DType)
+                throw new DTypeMismatchException($"{n.Describe()}: the residual is {residual.DType.Name()}, the input {x.DType.Name()}");
+            return xin.Contiguous().Conv2d(w.Contiguous(), bias, (win.S[0], win.S[1]), (ph, pw), (win.D[0], win.D[1]), groups, activation,
+                                           residual?.Contiguous());
         }
-        return Activate(n, ConvRef(x, w, bias, win, groups), activation);
+        var y = ConvRef(x, w, bias, win, groups);
+        if (residual is not null)
+        {
+            if (!ShapeUtil.Equal(residual.Shape, y.Shape))
+                throw new ShapeMismatchException($"{n.Describe()}: the residual has shape {ShapeUtil.Format(residual.Shape)}, the output {ShapeUtil.Format(y.Shape)}");
+            y = y.Add(residual.Cast(y.DType));
+        }
+        return Activate(n, y, activation);
     }
 
     // Direct convolution over any number of spatial dims, in float64.

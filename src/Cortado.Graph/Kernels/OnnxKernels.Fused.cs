@@ -9,8 +9,9 @@ public static partial class OnnxKernels
     private static void RegisterFused(Dictionary<string, KernelFn> t)
     {
         string d = Passes.FusedOps.Domain + ":";
-        // The convolution applies the activation to each block of its output as it finishes it.
-        t[d + "FusedConv"] = c => [Conv(c.Node, c.In(0), c.In(1), c.Opt(2), Passes.FusedOps.ActivationOf(c.Node))];
+        // The convolution adds the residual (input 3) and applies the activation to each block of its output as it
+        // finishes it.
+        t[d + "FusedConv"] = c => [Conv(c.Node, c.In(0), c.In(1), c.Opt(2), Passes.FusedOps.ActivationOf(c.Node), c.Opt(3))];
         t[d + "FusedGemm"] = c => [Activate(c.Node, Gemm(c))];
         t[d + "FusedMatMul"] = c => [Activate(c.Node, FusedMatMul(c.In(0), c.In(1), c.Opt(2)))];
     }

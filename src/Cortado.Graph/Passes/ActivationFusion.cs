@@ -1,8 +1,9 @@
-// Activation fusion: Conv, Gemm or FusedMatMul followed by an element-wise activation become one fused node.
+// Activation fusion: Conv, Gemm, FusedConv or FusedMatMul followed by an element-wise activation become one fused node.
 namespace Cortado.Graph.Passes;
 
 /// <summary>
-/// Rewrites <c>Act(Conv(…))</c>, <c>Act(Gemm(…))</c> and <c>Act(FusedMatMul(…))</c> into
+/// Rewrites <c>Act(Conv(…))</c>, <c>Act(Gemm(…))</c>, <c>Act(FusedConv(…))</c> (a residual fused by
+/// <see cref="ResidualFusion"/>) and <c>Act(FusedMatMul(…))</c> into
 /// <c>com.cortado.FusedConv</c>, <c>FusedGemm</c> or <c>FusedMatMul</c> with the activation as an attribute, when
 /// nothing else reads the pre-activation value. The fused kernel applies the activation in place on the freshly
 /// computed output, so one tensor and one pass over it are saved per fused pair. Activations: Relu, LeakyRelu,
@@ -27,7 +28,8 @@ public sealed class ActivationFusion : IGraphPass
             uses ??= new GraphUses(graph);
             var p = uses.Producer(act.Inputs[0]);
             if (p is null || p.Outputs.Count != 1 || !uses.OnlyReadBy(act.Inputs[0], act)) continue;
-            bool fusable = (p.OpType, p.Domain) is ("Conv", "" or "ai.onnx") or ("Gemm", "" or "ai.onnx") or ("FusedMatMul", FusedOps.Domain);
+            bool fusable = (p.OpType, p.Domain) is ("Conv", "" or "ai.onnx") or ("Gemm", "" or "ai.onnx") or ("FusedMatMul", FusedOps.Domain)
+                or ("FusedConv", FusedOps.Domain);
             if (!fusable || p.Has(FusedOps.ActivationAttr)) continue;
             var dt = graph.TypeOf(p.Inputs[0])?.DType ?? uses.Constant(p.Inputs.ElementAtOrDefault(1) ?? "")?.DType;
             if (dt is not (DType.Float32 or DType.Float64)) continue;

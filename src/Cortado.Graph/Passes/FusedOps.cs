@@ -6,7 +6,8 @@ namespace Cortado.Graph.Passes;
 /// <summary>
 /// Ops of the <c>com.cortado</c> domain, which only the optimization passes create:
 /// <list type="bullet">
-/// <item><c>FusedConv</c>: the inputs and attributes of ONNX Conv;</item>
+/// <item><c>FusedConv(X, W, B?, Z?)</c>: the inputs and attributes of ONNX Conv, plus an optional Z of the output's
+/// shape added to it (a skip connection, before the activation);</item>
 /// <item><c>FusedGemm</c>: the inputs and attributes of ONNX Gemm;</item>
 /// <item><c>FusedMatMul(A, W, bias?)</c>: y = A·Wᵀ + bias over A's last axis, W [N, K], bias [N];</item>
 /// </list>

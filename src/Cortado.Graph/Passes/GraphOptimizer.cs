@@ -12,7 +12,7 @@ public sealed record OptimizationReport(int NodesBefore, int NodesAfter, IReadOn
 /// <summary>
 /// Runs the optimization passes over a graph in rounds until none changes anything (at most
 /// <see cref="MaxRounds"/>). Order within a round: constant-folding, identity-elimination, shape-simplification,
-/// batchnorm-folding, matmul-add-fusion, activation-fusion, dead-node-elimination. Any pass can be switched off by
+/// batchnorm-folding, matmul-add-fusion, residual-fusion, activation-fusion, dead-node-elimination. Any pass can be switched off by
 /// its name.
 /// </summary>
 public static class GraphOptimizer
@@ -24,7 +24,7 @@ public static class GraphOptimizer
     public static IReadOnlyList<IGraphPass> CreatePasses() =>
     [
         new ConstantFolding(), new IdentityElimination(), new ShapeSimplification(), new BatchNormFolding(),
-        new MatMulAddFusion(), new ActivationFusion(), new DeadNodeElimination(),
+        new MatMulAddFusion(), new ResidualFusion(), new ActivationFusion(), new DeadNodeElimination(),
     ];
 
     /// <summary>The names of all passes, in pipeline order.</summary>
