@@ -300,6 +300,54 @@ public sealed class GemmTests
     }
 
     [Fact]
+    public void ReadingAInPlaceGivesTheBitsOfAPackedA()
+    {
+        // A row-major A is read where it is stored when C has few column panels; only its partial last row panel is
+        // packed. Every element must match the all-packed path bit for bit: every width, dtype, both thread counts,
+        // partial row and column panels, K in one and in two blocks, alpha and beta, B either way round.
+        var savedWidth = GemmKernels.ForceWidth;
+        int savedThreads = CortadoThreads.Count;
+        try
+        {
+            foreach (int width in new[] { 512, 256, 128, 0 })
+            {
+                if (!GemmKernels.IsWidthSupported(width)) continue;
+                GemmKernels.ForceWidth = width;
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    CortadoThreads.Count = threads;
+                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                        foreach (var (m, n, k) in new[] { (13, 5, 7), (30, 33, 300), (25, 64, 270), (48, 16, 520), (12, 1, 3) })
+                            foreach (bool tb in new[] { false, true })
+                            {
+                                var a = Tensor.FromArray(RandomArray(m * k, m + n)).Cast(dt);
+                                var b = Tensor.FromArray(RandomArray(k * n, k)).Cast(dt);
+                                var c0 = Tensor.FromArray(RandomArray(m * n, 5)).Cast(dt);
+                                double[] Run(bool inPlace)
+                                {
+                                    GemmBlocking.ReadAInPlace = inPlace;
+                                    var c = c0.Clone();
+                                    CpuBackend.Instance.Gemm(false, tb, m, n, k, 0.7, a, k, 0, b, tb ? k : n, 0, 1.3, c, n, 0, 1);
+                                    return c.Cast(DType.Float64).ToArray<double>();
+                                }
+                                var packed = Run(false);
+                                var inPlace = Run(true);
+                                for (int i = 0; i < packed.Length; i++)
+                                    if (BitConverter.DoubleToInt64Bits(packed[i]) != BitConverter.DoubleToInt64Bits(inPlace[i]))
+                                        throw new XunitException($"width {width}, {threads} threads, {dt.Name()}, m={m} n={n} k={k} transB {tb}: element {i} is {inPlace[i]:R} in place, {packed[i]:R} packed");
+                            }
+                }
+            }
+        }
+        finally
+        {
+            GemmBlocking.ReadAInPlace = true;
+            GemmKernels.ForceWidth = savedWidth;
+            CortadoThreads.Count = savedThreads;
+        }
+    }
+
+    [Fact]
     public void NarrowProductsRoundLikeWideOnes()
     {
         // A product with few columns is computed as Cᵀ = Bᵀ·Aᵀ; each of its columns must match bit for bit

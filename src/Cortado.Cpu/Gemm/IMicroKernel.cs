@@ -1,4 +1,6 @@
 // The contract of a GEMM register-blocked micro-kernel, implemented once per vector width and dtype.
+using System.Runtime.CompilerServices;
+
 namespace Cortado.Cpu.Gemm;
 
 /// <summary>
@@ -22,4 +24,55 @@ internal unsafe interface IMicroKernel<T> where T : unmanaged
 
     /// <summary>Computes a full MR×NR tile at <paramref name="c"/> (row stride <paramref name="ldc"/>).</summary>
     static abstract void Run(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>
+    /// <see cref="Run"/> with A read in place from MR rows of a row-major matrix (row i at a + i·lda, step p at
+    /// offset p) instead of a packed panel: the same multiply-adds in the same order, so the same bits.
+    /// </summary>
+    static abstract void RunRows(int kc, T* a, nint lda, T* b, T* c, nint ldc, T alpha, T beta);
+}
+
+/// <summary>Where a micro-kernel reads A: element i (i &lt; MR) of the current step p, then the next step.</summary>
+internal interface IAPanel<T> where T : unmanaged
+{
+    /// <summary>A[row i, step p] for the current step.</summary>
+    T At(int i);
+
+    /// <summary>Moves to step p + 1.</summary>
+    void Next();
+}
+
+/// <summary>A packed A micro-panel: step p holds MR consecutive values.</summary>
+internal unsafe struct PackedPanel<T>(T* a, int mr) : IAPanel<T> where T : unmanaged
+{
+    private T* _a = a;
+    private readonly nint _mr = mr;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly T At(int i) => _a[i];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Next() => _a += _mr;
+}
+
+/// <summary>
+/// Rows of a stored row-major A read in place (row i at a + i·lda, contiguous in p), at most 12 rows: three base
+/// pointers (rows 0, 4, 8) and three row offsets keep the addressing to a base plus a scaled index register.
+/// </summary>
+internal unsafe struct RowPanel<T>(T* a, nint lda) : IAPanel<T> where T : unmanaged
+{
+    private T* _r0 = a, _r4 = a + 4 * lda, _r8 = a + 8 * lda;
+    private readonly nint _l1 = lda, _l2 = 2 * lda, _l3 = 3 * lda;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly T At(int i) =>
+        *((i < 4 ? _r0 : i < 8 ? _r4 : _r8) + ((i & 3) == 0 ? 0 : (i & 3) == 1 ? _l1 : (i & 3) == 2 ? _l2 : _l3));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Next()
+    {
+        _r0++;
+        _r4++;
+        _r8++;
+    }
 }

@@ -13,8 +13,14 @@ internal readonly unsafe struct F64x512 : IMicroKernel<double>
     public static int NR => 16;
     public static bool IsSupported => Avx512F.IsSupported;
 
+    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new PackedPanel<double>(a, MR), b, c, ldc, alpha, beta);
+
+    public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta)
+    private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
     {
         Vector512<double> c0_0 = default, c0_1 = default;
         Vector512<double> c1_0 = default, c1_1 = default;
@@ -33,43 +39,43 @@ internal readonly unsafe struct F64x512 : IMicroKernel<double>
             Vector512<double> b0 = Vector512.Load(b + 0);
             Vector512<double> b1 = Vector512.Load(b + 8);
             Vector512<double> ai;
-            ai = Vector512.Create(a[0]);
+            ai = Vector512.Create(pa.At(0));
             c0_0 = Vector512.FusedMultiplyAdd(ai, b0, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(ai, b1, c0_1);
-            ai = Vector512.Create(a[1]);
+            ai = Vector512.Create(pa.At(1));
             c1_0 = Vector512.FusedMultiplyAdd(ai, b0, c1_0);
             c1_1 = Vector512.FusedMultiplyAdd(ai, b1, c1_1);
-            ai = Vector512.Create(a[2]);
+            ai = Vector512.Create(pa.At(2));
             c2_0 = Vector512.FusedMultiplyAdd(ai, b0, c2_0);
             c2_1 = Vector512.FusedMultiplyAdd(ai, b1, c2_1);
-            ai = Vector512.Create(a[3]);
+            ai = Vector512.Create(pa.At(3));
             c3_0 = Vector512.FusedMultiplyAdd(ai, b0, c3_0);
             c3_1 = Vector512.FusedMultiplyAdd(ai, b1, c3_1);
-            ai = Vector512.Create(a[4]);
+            ai = Vector512.Create(pa.At(4));
             c4_0 = Vector512.FusedMultiplyAdd(ai, b0, c4_0);
             c4_1 = Vector512.FusedMultiplyAdd(ai, b1, c4_1);
-            ai = Vector512.Create(a[5]);
+            ai = Vector512.Create(pa.At(5));
             c5_0 = Vector512.FusedMultiplyAdd(ai, b0, c5_0);
             c5_1 = Vector512.FusedMultiplyAdd(ai, b1, c5_1);
-            ai = Vector512.Create(a[6]);
+            ai = Vector512.Create(pa.At(6));
             c6_0 = Vector512.FusedMultiplyAdd(ai, b0, c6_0);
             c6_1 = Vector512.FusedMultiplyAdd(ai, b1, c6_1);
-            ai = Vector512.Create(a[7]);
+            ai = Vector512.Create(pa.At(7));
             c7_0 = Vector512.FusedMultiplyAdd(ai, b0, c7_0);
             c7_1 = Vector512.FusedMultiplyAdd(ai, b1, c7_1);
-            ai = Vector512.Create(a[8]);
+            ai = Vector512.Create(pa.At(8));
             c8_0 = Vector512.FusedMultiplyAdd(ai, b0, c8_0);
             c8_1 = Vector512.FusedMultiplyAdd(ai, b1, c8_1);
-            ai = Vector512.Create(a[9]);
+            ai = Vector512.Create(pa.At(9));
             c9_0 = Vector512.FusedMultiplyAdd(ai, b0, c9_0);
             c9_1 = Vector512.FusedMultiplyAdd(ai, b1, c9_1);
-            ai = Vector512.Create(a[10]);
+            ai = Vector512.Create(pa.At(10));
             c10_0 = Vector512.FusedMultiplyAdd(ai, b0, c10_0);
             c10_1 = Vector512.FusedMultiplyAdd(ai, b1, c10_1);
-            ai = Vector512.Create(a[11]);
+            ai = Vector512.Create(pa.At(11));
             c11_0 = Vector512.FusedMultiplyAdd(ai, b0, c11_0);
             c11_1 = Vector512.FusedMultiplyAdd(ai, b1, c11_1);
-            a += 12;
+            pa.Next();
             b += 16;
         }
         Vector512<double> va = Vector512.Create(alpha);
@@ -160,8 +166,14 @@ internal readonly unsafe struct F64x256 : IMicroKernel<double>
     public static int NR => 8;
     public static bool IsSupported => Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
+    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new PackedPanel<double>(a, MR), b, c, ldc, alpha, beta);
+
+    public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta)
+    private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
     {
         Vector256<double> c0_0 = default, c0_1 = default;
         Vector256<double> c1_0 = default, c1_1 = default;
@@ -174,25 +186,25 @@ internal readonly unsafe struct F64x256 : IMicroKernel<double>
             Vector256<double> b0 = Vector256.Load(b + 0);
             Vector256<double> b1 = Vector256.Load(b + 4);
             Vector256<double> ai;
-            ai = Vector256.Create(a[0]);
+            ai = Vector256.Create(pa.At(0));
             c0_0 = Vector256.FusedMultiplyAdd(ai, b0, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(ai, b1, c0_1);
-            ai = Vector256.Create(a[1]);
+            ai = Vector256.Create(pa.At(1));
             c1_0 = Vector256.FusedMultiplyAdd(ai, b0, c1_0);
             c1_1 = Vector256.FusedMultiplyAdd(ai, b1, c1_1);
-            ai = Vector256.Create(a[2]);
+            ai = Vector256.Create(pa.At(2));
             c2_0 = Vector256.FusedMultiplyAdd(ai, b0, c2_0);
             c2_1 = Vector256.FusedMultiplyAdd(ai, b1, c2_1);
-            ai = Vector256.Create(a[3]);
+            ai = Vector256.Create(pa.At(3));
             c3_0 = Vector256.FusedMultiplyAdd(ai, b0, c3_0);
             c3_1 = Vector256.FusedMultiplyAdd(ai, b1, c3_1);
-            ai = Vector256.Create(a[4]);
+            ai = Vector256.Create(pa.At(4));
             c4_0 = Vector256.FusedMultiplyAdd(ai, b0, c4_0);
             c4_1 = Vector256.FusedMultiplyAdd(ai, b1, c4_1);
-            ai = Vector256.Create(a[5]);
+            ai = Vector256.Create(pa.At(5));
             c5_0 = Vector256.FusedMultiplyAdd(ai, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(ai, b1, c5_1);
-            a += 6;
+            pa.Next();
             b += 8;
         }
         Vector256<double> va = Vector256.Create(alpha);
@@ -247,8 +259,14 @@ internal readonly unsafe struct F64x128 : IMicroKernel<double>
     public static int NR => 4;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
 
+    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new PackedPanel<double>(a, MR), b, c, ldc, alpha, beta);
+
+    public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta)
+    private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
     {
         Vector128<double> c0_0 = default, c0_1 = default;
         Vector128<double> c1_0 = default, c1_1 = default;
@@ -261,25 +279,25 @@ internal readonly unsafe struct F64x128 : IMicroKernel<double>
             Vector128<double> b0 = Vector128.Load(b + 0);
             Vector128<double> b1 = Vector128.Load(b + 2);
             Vector128<double> ai;
-            ai = Vector128.Create(a[0]);
+            ai = Vector128.Create(pa.At(0));
             c0_0 = Vector128.MultiplyAddEstimate(ai, b0, c0_0);
             c0_1 = Vector128.MultiplyAddEstimate(ai, b1, c0_1);
-            ai = Vector128.Create(a[1]);
+            ai = Vector128.Create(pa.At(1));
             c1_0 = Vector128.MultiplyAddEstimate(ai, b0, c1_0);
             c1_1 = Vector128.MultiplyAddEstimate(ai, b1, c1_1);
-            ai = Vector128.Create(a[2]);
+            ai = Vector128.Create(pa.At(2));
             c2_0 = Vector128.MultiplyAddEstimate(ai, b0, c2_0);
             c2_1 = Vector128.MultiplyAddEstimate(ai, b1, c2_1);
-            ai = Vector128.Create(a[3]);
+            ai = Vector128.Create(pa.At(3));
             c3_0 = Vector128.MultiplyAddEstimate(ai, b0, c3_0);
             c3_1 = Vector128.MultiplyAddEstimate(ai, b1, c3_1);
-            ai = Vector128.Create(a[4]);
+            ai = Vector128.Create(pa.At(4));
             c4_0 = Vector128.MultiplyAddEstimate(ai, b0, c4_0);
             c4_1 = Vector128.MultiplyAddEstimate(ai, b1, c4_1);
-            ai = Vector128.Create(a[5]);
+            ai = Vector128.Create(pa.At(5));
             c5_0 = Vector128.MultiplyAddEstimate(ai, b0, c5_0);
             c5_1 = Vector128.MultiplyAddEstimate(ai, b1, c5_1);
-            a += 6;
+            pa.Next();
             b += 4;
         }
         Vector128<double> va = Vector128.Create(alpha);
@@ -334,8 +352,14 @@ internal readonly unsafe struct F64Scalar : IMicroKernel<double>
     public static int NR => 4;
     public static bool IsSupported => true;
 
+    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new PackedPanel<double>(a, MR), b, c, ldc, alpha, beta);
+
+    public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, double* a, double* b, double* c, nint ldc, double alpha, double beta)
+    private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
     {
         double c0_0 = 0, c0_1 = 0, c0_2 = 0, c0_3 = 0;
         double c1_0 = 0, c1_1 = 0, c1_2 = 0, c1_3 = 0;
@@ -345,27 +369,27 @@ internal readonly unsafe struct F64Scalar : IMicroKernel<double>
         {
             double b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
             double ai;
-            ai = a[0];
+            ai = pa.At(0);
             c0_0 += ai * b0;
             c0_1 += ai * b1;
             c0_2 += ai * b2;
             c0_3 += ai * b3;
-            ai = a[1];
+            ai = pa.At(1);
             c1_0 += ai * b0;
             c1_1 += ai * b1;
             c1_2 += ai * b2;
             c1_3 += ai * b3;
-            ai = a[2];
+            ai = pa.At(2);
             c2_0 += ai * b0;
             c2_1 += ai * b1;
             c2_2 += ai * b2;
             c2_3 += ai * b3;
-            ai = a[3];
+            ai = pa.At(3);
             c3_0 += ai * b0;
             c3_1 += ai * b1;
             c3_2 += ai * b2;
             c3_3 += ai * b3;
-            a += 4;
+            pa.Next();
             b += 4;
         }
         if (beta == 0)
