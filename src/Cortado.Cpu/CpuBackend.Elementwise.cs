@@ -153,6 +153,7 @@ public sealed partial class CpuBackend
         {
             case BinaryKind.Div: Drive.Binary<T, T, DivKernel<T>>(a, b, y, default); return true;
             case BinaryKind.Pow: Drive.Binary<T, T, PowKernel<T>>(a, b, y, default); return true;
+            case BinaryKind.ReluGrad: Drive.Binary<T, T, ReluGradKernel<T>>(a, b, y, default); return true;
             default: return BinaryNumeric<T>(op, a, b, y);
         }
     }

@@ -68,6 +68,11 @@ public enum BinaryKind
     Eq, Ne, Lt, Le, Gt, Ge,
     /// <summary>Logical ops on bool.</summary>
     And, Or, Xor,
+    /// <summary>
+    /// The gradient of ReLU in one pass: y = b &gt; 0 ? a : a·0, with a the output gradient and b the ReLU's input
+    /// (the bits of a·(b &gt; 0 as 0 or 1)). Floating point only.
+    /// </summary>
+    ReluGrad,
 }
 
 /// <summary>Reductions over a set of axes.</summary>

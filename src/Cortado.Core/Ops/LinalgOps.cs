@@ -68,7 +68,7 @@ public sealed class MatMulOp : Op
         int m = shape[^2], n = shape[^1], k = inputs[0]._shape[^1];
         var batch = shape[..^2];
         int batchN = ShapeUtil.Numel(batch);
-        var y = Tensor.Empty(dt, shape);
+        var y = Tensor.Uninitialized(dt, shape); // every element is written (the GEMM with beta 0, or the fill for K = 0)
         if (y.Numel > 0)
         {
             if (k == 0) Backend.Current.Fill(y, 0);
@@ -120,7 +120,7 @@ public sealed class LinearOp : Op
         var x = inputs[0].Contiguous();
         var w = inputs[1].Contiguous();
         int n = shape[0], o = shape[1], k = x.Size(1);
-        var y = Tensor.Empty(dt, shape);
+        var y = Tensor.Uninitialized(dt, shape); // every element is written (the bias copy, or the GEMM with beta 0)
         if (y.Numel == 0) return y;
         bool bias = inputs.Length > 2;
         if (bias) Backend.Current.Copy(ExpandOp.View(inputs[2], shape), y);

@@ -98,7 +98,7 @@ public sealed class Conv2dOp(int strideH, int strideW, int padH, int padW, int d
         var g = Geometry(x[0].Shape, x[1].Shape);
         var dt = Window.FloatCompute(x[0], Where);
         // A fused ReLU passes the gradient where it passed the value (y > 0), as torch's relu does.
-        if (activation.Kind == ActivationKind.Relu) gy = gy * (y > 0.0).Cast(gy.DType);
+        if (activation.Kind == ActivationKind.Relu) gy = BinaryOp.ReluGrad(gy, y);
         var gc = gy.Cast(dt).Contiguous();
         Tensor? gx = null, gw = null, gb = null;
         if (x[0].RequiresGrad)
@@ -139,9 +139,10 @@ public sealed class MaxPool2dOp(int kH, int kW, int strideH, int strideW, int pa
         var g = Geometry(x[0].Shape);
         var dt = Window.FloatCompute(x[0], Where);
         var xc = x[0].Cast(dt).Contiguous();
-        var y = Tensor.Empty(dt, g.N, g.C, g.OutH, g.OutW);
+        // The kernel writes every output and index (−∞ and −1 for a window wholly in padding).
+        var y = Tensor.Uninitialized(dt, g.N, g.C, g.OutH, g.OutW);
         // The indices serve only the backward pass; without a tape entry the kernel skips them.
-        _indices = GradientWanted ? Tensor.Empty(DType.Int64, y.Dims) : null;
+        _indices = GradientWanted ? Tensor.Uninitialized(DType.Int64, y.Dims) : null;
         if (y.Numel > 0) Backend.Current.MaxPool2d(xc, y, _indices, g);
         return y.DType == x[0].DType ? y : y.Cast(x[0].DType);
     }
@@ -176,7 +177,7 @@ public sealed class AvgPool2dOp(int kH, int kW, int strideH, int strideW, int pa
     {
         var g = Geometry(x[0].Shape);
         var dt = Window.FloatCompute(x[0], Where);
-        var y = Tensor.Empty(dt, g.N, g.C, g.OutH, g.OutW);
+        var y = Tensor.Uninitialized(dt, g.N, g.C, g.OutH, g.OutW);
         if (y.Numel > 0) Backend.Current.AvgPool2d(x[0].Cast(dt).Contiguous(), y, g, countIncludePad);
         return y.DType == x[0].DType ? y : y.Cast(x[0].DType);
     }
@@ -206,7 +207,7 @@ public sealed class SoftmaxOp(int axis, bool log) : Op
         var dt = Window.FloatCompute(x[0], Where);
         int a = ShapeUtil.NormAxis(axis, Math.Max(x[0].Rank, 1));
         var xc = x[0].Cast(dt).Contiguous();
-        var y = Tensor.Empty(dt, x[0].Dims);
+        var y = Tensor.Uninitialized(dt, x[0].Dims);
         if (y.Numel > 0) Backend.Current.Softmax(xc, y, x[0].Rank == 0 ? 0 : a, log);
         return y.DType == x[0].DType ? y : y.Cast(x[0].DType);
     }

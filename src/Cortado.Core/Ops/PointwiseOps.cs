@@ -9,7 +9,8 @@ internal static class Pointwise
     /// <summary>Runs <paramref name="kernel"/> on compute-typed inputs and casts the result back to <paramref name="outType"/>.</summary>
     public static Tensor Compute(DType outType, int[] shape, DType computeOut, Action<Tensor> kernel)
     {
-        var y = Tensor.Empty(computeOut, shape);
+        // The element-wise kernels write every element of y: it need not be zeroed first.
+        var y = Tensor.Uninitialized(computeOut, shape);
         if (y.Numel > 0) kernel(y);
         return outType == computeOut ? y : y.Cast(outType);
     }
@@ -70,7 +71,7 @@ public sealed class UnaryOp(UnaryKind kind, double alpha = 0, double beta = 0) :
             UnaryKind.Tanh => g * (1.0 - y * y),
             UnaryKind.Sigmoid => g * y * (1.0 - y),
             // The gradient at exactly 0 is taken as 0, as PyTorch does.
-            UnaryKind.Relu => g * (x > 0.0).Cast(g.DType),
+            UnaryKind.Relu => BinaryOp.ReluGrad(g, x),
             UnaryKind.Gelu => g * GeluGrad(x),
             UnaryKind.Erf => g * (x * x).Neg().Exp() * (2.0 / Math.Sqrt(Math.PI)),
             UnaryKind.Reciprocal => -(g * y * y),
@@ -175,11 +176,18 @@ public sealed class BinaryOp(BinaryKind kind) : Op
                 gb = g * (1.0 - mask);
                 break;
             }
+            case BinaryKind.ReluGrad:
+                // Linear in the gradient a, piecewise constant in b (zero gradient almost everywhere).
+                if (a.RequiresGrad) ga = ReluGrad(g, b);
+                break;
             default:
                 throw new CortadoException($"{Where} has no gradient");
         }
         return [ga?.SumTo(a.Dims), gb?.SumTo(b.Dims)];
     }
+
+    /// <summary>ReLU's gradient g·(x &gt; 0) in one pass (<see cref="BinaryKind.ReluGrad"/>).</summary>
+    internal static Tensor ReluGrad(Tensor g, Tensor x) => Op.Apply(new BinaryOp(BinaryKind.ReluGrad), g, x);
 }
 
 /// <summary>y = cond ? a : b element-wise with broadcasting (torch.where).</summary>

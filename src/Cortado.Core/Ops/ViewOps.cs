@@ -186,7 +186,7 @@ public sealed class ContiguousOp(bool forceCopy = false) : Op
     public override Tensor Forward(Tensor[] x)
     {
         if (!forceCopy && x[0].IsContiguous) return x[0];
-        var y = Tensor.Empty(x[0].DType, x[0].Dims);
+        var y = Tensor.Uninitialized(x[0].DType, x[0].Dims);
         if (y.Numel > 0) Backend.Current.Copy(x[0], y);
         return y;
     }
@@ -204,7 +204,7 @@ public sealed class CastOp(DType to) : Op
 
     public override Tensor Forward(Tensor[] x)
     {
-        var y = Tensor.Empty(to, x[0].Dims);
+        var y = Tensor.Uninitialized(to, x[0].Dims);
         if (y.Numel > 0) Backend.Current.Copy(x[0], y);
         return y;
     }
@@ -239,7 +239,7 @@ public sealed class ConcatOp(int axis) : Op
         var shape = InferShape(x.Select(t => t.Dims).ToArray());
         var dt = InferDType(x.Select(t => t.DType).ToArray());
         int a = ShapeUtil.NormAxis(axis, shape.Length);
-        var y = Tensor.Empty(dt, shape);
+        var y = Tensor.Uninitialized(dt, shape); // the parts cover it
         int at = 0;
         foreach (var t in x)
         {

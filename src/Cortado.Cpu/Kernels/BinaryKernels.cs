@@ -31,6 +31,35 @@ internal readonly struct MulKernel<T> : IBinaryKernel<T, T> where T : unmanaged,
     public void Run(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Multiply(b, a, y);
 }
 
+/// <summary>ReLU's gradient: g where x &gt; 0, else g·0 (±0, or NaN for an infinite or NaN g), in one pass.</summary>
+internal readonly struct ReluGradKernel<T> : IBinaryKernel<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Invoke(T g, T x) => x > T.Zero ? g : g * T.Zero;
+
+    public void Run(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> y)
+    {
+        int i = 0;
+        if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
+            for (; i + Vector<T>.Count <= y.Length; i += Vector<T>.Count)
+            {
+                var gv = new Vector<T>(g.Slice(i));
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(x.Slice(i)), Vector<T>.Zero), gv, gv * Vector<T>.Zero).CopyTo(y.Slice(i));
+            }
+        for (; i < y.Length; i++) y[i] = Invoke(g[i], x[i]);
+    }
+
+    public void Run(ReadOnlySpan<T> g, T x, Span<T> y)
+    {
+        if (x > T.Zero) g.CopyTo(y);
+        else TensorPrimitives.Multiply(g, T.Zero, y);
+    }
+
+    public void Run(T g, ReadOnlySpan<T> x, Span<T> y)
+    {
+        for (int i = 0; i < y.Length; i++) y[i] = Invoke(g, x[i]);
+    }
+}
+
 internal readonly struct DivKernel<T> : IBinaryKernel<T, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public T Invoke(T a, T b) => a / b;
