@@ -128,10 +128,18 @@ public sealed partial class CpuBackend
         // The window geometry is the same in every plane: clip each output row's and column's taps once.
         var rows = Taps(g.OutH, g.StrideH, g.PadH, g.KH, g.DilationH, g.H);
         var cols = Taps(g.OutW, g.StrideW, g.PadW, g.KW, g.DilationW, g.W);
+        // 2×2 windows at stride 2 without padding (LeNet's and VGG's pooling): every window is whole.
+        bool pairs = g is { KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
         Work.For(planes, Work.ChunkFor(perPlane), perPlane * planes, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
             {
+                if (pairs)
+                {
+                    MaxPool2x2Plane(new ReadOnlySpan<T>(xd, xo + p * g.H * g.W, g.H * g.W), new Span<T>(yd, yo + p * g.OutH * g.OutW, g.OutH * g.OutW),
+                        new Span<long>(id, io + p * g.OutH * g.OutW, g.OutH * g.OutW), g.W, g.OutH, g.OutW);
+                    continue;
+                }
                 MaxPoolPlane(new ReadOnlySpan<T>(xd, xo + p * g.H * g.W, g.H * g.W), new Span<T>(yd, yo + p * g.OutH * g.OutW, g.OutH * g.OutW),
                     new Span<long>(id, io + p * g.OutH * g.OutW, g.OutH * g.OutW), g.W, g.DilationH, g.DilationW, rows, cols);
             }
@@ -164,6 +172,36 @@ public sealed partial class CpuBackend
                 }
                 y[k] = best;
                 idx[k++] = at;
+            }
+        }
+    }
+
+    // MaxPoolPlane for whole 2×2 windows at stride 2: the same taps in the same order (row 0 then row 1, left then
+    // right) under the same rule, without the per-window clipping.
+    private static void MaxPool2x2Plane<T>(ReadOnlySpan<T> x, Span<T> y, Span<long> idx, int w, int oh_, int ow_)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int oh = 0; oh < oh_; oh++)
+        {
+            int r0 = 2 * oh * w, r1 = r0 + w;
+            var top = x.Slice(r0, 2 * ow_);
+            var bottom = x.Slice(r1, 2 * ow_);
+            var yr = y.Slice(oh * ow_, ow_);
+            var ir = idx.Slice(oh * ow_, ow_);
+            for (int ow = 0; ow < ow_; ow++)
+            {
+                int c = 2 * ow;
+                T best = top[c];
+                int at = r0 + c;
+                // The first tap always replaces −∞ unless it is −∞ itself, which leaves the same value and index.
+                T v = top[c + 1];
+                if (v > best || T.IsNaN(v)) { best = v; at = r0 + c + 1; }
+                v = bottom[c];
+                if (v > best || T.IsNaN(v)) { best = v; at = r1 + c; }
+                v = bottom[c + 1];
+                if (v > best || T.IsNaN(v)) { best = v; at = r1 + c + 1; }
+                yr[ow] = best;
+                ir[ow] = at;
             }
         }
     }
