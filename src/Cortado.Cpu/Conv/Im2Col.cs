@@ -101,6 +101,8 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
     internal static void Copy(T* src, T* dst, int count)
     {
         int i = 0;
+        if (VectorPaths.Enabled && Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<T>.Count <= count; i += Vector512<T>.Count) Vector512.Load(src + i).Store(dst + i);
         if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
             for (; i + Vector<T>.Count <= count; i += Vector<T>.Count) Vector.Load(src + i).Store(dst + i);
         for (; i < count; i++) dst[i] = src[i];
@@ -127,6 +129,8 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
     private static void AddTo(T* src, T* dst, int count)
     {
         int i = 0;
+        if (VectorPaths.Enabled && Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<T>.Count <= count; i += Vector512<T>.Count) (Vector512.Load(dst + i) + Vector512.Load(src + i)).Store(dst + i);
         if (VectorPaths.Enabled && Vector.IsHardwareAccelerated)
             for (; i + Vector<T>.Count <= count; i += Vector<T>.Count) (Vector.Load(dst + i) + Vector.Load(src + i)).Store(dst + i);
         for (; i < count; i++) dst[i] += src[i];

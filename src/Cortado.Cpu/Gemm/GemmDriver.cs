@@ -296,15 +296,14 @@ internal static unsafe class GemmDriver<T, TK>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void CopyRun(T* src, T* dst, int count, int width)
         {
+            // Widest vectors first, then narrower ones for the rest (a 12-float A step is 8 + 4).
             int j = 0;
-            if (count == width && Vector512.IsHardwareAccelerated)
-            {
+            if (Vector512.IsHardwareAccelerated)
                 for (; j + Vector512<T>.Count <= count; j += Vector512<T>.Count) Vector512.Load(src + j).Store(dst + j);
-            }
-            else if (count == width && Vector256.IsHardwareAccelerated)
-            {
+            if (Vector256.IsHardwareAccelerated)
                 for (; j + Vector256<T>.Count <= count; j += Vector256<T>.Count) Vector256.Load(src + j).Store(dst + j);
-            }
+            if (Vector128.IsHardwareAccelerated)
+                for (; j + Vector128<T>.Count <= count; j += Vector128<T>.Count) Vector128.Load(src + j).Store(dst + j);
             for (; j < count; j++) dst[j] = src[j];
             for (; j < width; j++) dst[j] = T.Zero;
         }
