@@ -1,4 +1,5 @@
 // GEMM entry point of the CPU backend: argument checks, then the packed, blocked kernels in Gemm/.
+using Cortado.Backends;
 using Cortado.Cpu.Gemm;
 
 namespace Cortado.Cpu;
@@ -8,7 +9,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public unsafe void Gemm(bool transA, bool transB, int m, int n, int k, double alpha,
                             Tensor a, int lda, int strideA, Tensor b, int ldb, int strideB,
-                            double beta, Tensor c, int ldc, int strideC, int batch)
+                            double beta, Tensor c, int ldc, int strideC, int batch, Activation activation = default)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -18,6 +19,8 @@ public sealed partial class CpuBackend
         if (a.DType != DType.Float32 && a.DType != DType.Float64) throw Missing("gemm", a.DType);
         if (m < 0 || n < 0 || k < 0 || batch < 0)
             throw new ArgumentException($"gemm: sizes must be non-negative, got m={m} n={n} k={k} batch={batch}");
+        if (!activation.IsNone && batch != 1)
+            throw new ArgumentException($"gemm: a fused activation takes one matrix, got a batch of {batch}");
         if (m == 0 || n == 0 || batch == 0) return;
         CheckOperand("A", a, transA ? k : m, transA ? m : k, lda, strideA, batch);
         CheckOperand("B", b, transB ? n : k, transB ? k : n, ldb, strideB, batch);
@@ -26,13 +29,13 @@ public sealed partial class CpuBackend
         {
             fixed (float* pa = a.Data<float>(), pb = b.Data<float>(), pc = c.Data<float>())
                 GemmKernels.Gemm(transA, transB, m, n, k, alpha, pa + a.Offset, lda, strideA, pb + b.Offset, ldb, strideB,
-                                 beta, pc + c.Offset, ldc, strideC, batch);
+                                 beta, pc + c.Offset, ldc, strideC, batch, epilogue: activation.IsNone ? null : new BiasActivationEpilogue<float>(null, activation));
         }
         else
         {
             fixed (double* pa = a.Data<double>(), pb = b.Data<double>(), pc = c.Data<double>())
                 GemmKernels.Gemm(transA, transB, m, n, k, alpha, pa + a.Offset, lda, strideA, pb + b.Offset, ldb, strideB,
-                                 beta, pc + c.Offset, ldc, strideC, batch);
+                                 beta, pc + c.Offset, ldc, strideC, batch, epilogue: activation.IsNone ? null : new BiasActivationEpilogue<double>(null, activation));
         }
     }
 

@@ -59,10 +59,10 @@ public readonly record struct Activation(ActivationKind Kind, double P0 = double
                 TensorPrimitives.Max(y, T.Zero, y);
                 break;
             case ActivationKind.Sigmoid:
-                TensorPrimitives.Sigmoid(y, y);
+                InChunks(y, static c => TensorPrimitives.Sigmoid(c, c));
                 break;
             case ActivationKind.Tanh:
-                TensorPrimitives.Tanh(y, y);
+                InChunks(y, static c => TensorPrimitives.Tanh(c, c));
                 break;
             case ActivationKind.Clip:
                 if (!T.IsNaN(p0)) TensorPrimitives.Max(y, p0, y);
@@ -83,6 +83,25 @@ public readonly record struct Activation(ActivationKind Kind, double P0 = double
             default:
                 throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "unknown activation");
         }
+    }
+
+    private delegate void ChunkOp<T>(Span<T> chunk);
+
+    // Runs op on 64-byte chunks only, the last one zero-padded in a buffer, so that every element takes the same code
+    // path whatever the span's length and its position in it: TensorPrimitives computes short spans and tails
+    // differently from whole vectors (tanh and sigmoid round differently there), and a fused kernel applies the
+    // activation to blocks whose lengths differ from the whole tensor's.
+    private static void InChunks<T>(Span<T> y, ChunkOp<T> op) where T : unmanaged
+    {
+        int chunk = 64 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        int i = 0;
+        for (; i + chunk <= y.Length; i += chunk) op(y.Slice(i, chunk));
+        if (i == y.Length) return;
+        Span<T> buf = stackalloc T[chunk];
+        buf.Clear();
+        y[i..].CopyTo(buf);
+        op(buf);
+        buf[..(y.Length - i)].CopyTo(y[i..]);
     }
 
     /// <inheritdoc />

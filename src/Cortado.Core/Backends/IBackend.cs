@@ -132,11 +132,12 @@ public interface IBackend
     /// Batched GEMM, BLAS conventions, row-major: for each b in [0, batch):
     /// C_b = alpha·op(A_b)·op(B_b) + beta·C_b with op(A_b) M×K and op(B_b) K×N. Element (i, j) of A_b is
     /// a.Storage[a.Offset + b·strideA + i·lda + j] before transposition (likewise B, C). C is written in
-    /// place. Float32 and float64.
+    /// place. Float32 and float64. An <paramref name="activation"/> is applied to each block of C as it is finished
+    /// (a fused epilogue, the bits of applying it to the finished C); it takes one matrix (batch 1).
     /// </summary>
     void Gemm(bool transA, bool transB, int m, int n, int k, double alpha,
               Tensor a, int lda, int strideA, Tensor b, int ldb, int strideB,
-              double beta, Tensor c, int ldc, int strideC, int batch);
+              double beta, Tensor c, int ldc, int strideC, int batch, Activation activation = default);
 
     /// <summary>
     /// 2-D convolution (cross-correlation) of contiguous x [N,C,H,W] with contiguous w [OutC, C/groups, KH, KW], plus

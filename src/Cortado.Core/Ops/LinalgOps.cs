@@ -97,7 +97,7 @@ public sealed class MatMulOp : Op
 /// accumulates onto it (beta = 1), so no separate broadcast-add pass runs. The gradients are tensor ops
 /// (dx = dy·W, dW = dyᵀ·x, db = Σ_rows dy) and so are themselves differentiable.
 /// </summary>
-public sealed class LinearOp : Op
+public sealed class LinearOp(Activation activation = default) : Op
 {
     public override string Name => "linear";
 
@@ -117,19 +117,30 @@ public sealed class LinearOp : Op
         var dt = inputs[0].DType;
         if (dt is not (DType.Float32 or DType.Float64) || inputs.Any(t => t.DType != dt))
             throw new DTypeMismatchException($"{Where}: operands must share one float dtype, got {string.Join(", ", inputs.Select(t => t.DType.Name()))}");
+        if (GradientWanted && activation.Kind is not (ActivationKind.None or ActivationKind.Relu))
+            throw new NotSupportedException($"{Where}: the fused activation {activation} has no gradient; apply it as its own op when training");
         var x = inputs[0].Contiguous();
         var w = inputs[1].Contiguous();
         int n = shape[0], o = shape[1], k = x.Size(1);
-        var y = Tensor.Uninitialized(dt, shape); // every element is written (the bias copy, or the GEMM with beta 0)
+        // Every element is written: the bias copy (or zeros when K is 0), or the GEMM with beta 0.
+        var y = Tensor.Uninitialized(dt, shape);
         if (y.Numel == 0) return y;
         bool bias = inputs.Length > 2;
         if (bias) Backend.Current.Copy(ExpandOp.View(inputs[2], shape), y);
-        if (k > 0) Backend.Current.Gemm(false, true, n, o, k, 1, x, k, 0, w, k, 0, bias ? 1 : 0, y, o, 0, 1);
+        if (k > 0) Backend.Current.Gemm(false, true, n, o, k, 1, x, k, 0, w, k, 0, bias ? 1 : 0, y, o, 0, 1, activation);
+        else
+        {
+            if (!bias) Backend.Current.Fill(y, 0);
+            if (dt == DType.Float32) activation.Apply(y.AsSpan<float>());
+            else activation.Apply(y.AsSpan<double>());
+        }
         return y;
     }
 
     public override Tensor?[] Backward(Tensor[] x, Tensor y, Tensor g)
     {
+        // A fused ReLU passes the gradient where it passed the value (y > 0).
+        if (activation.Kind == ActivationKind.Relu) g = BinaryOp.ReluGrad(g, y);
         Tensor? gx = x[0].RequiresGrad ? g.MatMul(x[1]) : null;
         Tensor? gw = x[1].RequiresGrad ? g.T.MatMul(x[0]) : null;
         if (x.Length == 2) return [gx, gw];

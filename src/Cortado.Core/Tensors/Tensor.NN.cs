@@ -32,25 +32,29 @@ public sealed partial class Tensor
 
     /// <summary>
     /// y = x·Wᵀ + b (torch.nn.functional.linear) for x [..., in], weight [out, in], bias [out] or null; y [..., out].
-    /// Float operands of one dtype run as one <see cref="LinearOp"/> (leading dims folded into N); other
-    /// combinations compose MatMul and Add with type promotion.
+    /// Float operands of one dtype run as one <see cref="LinearOp"/> (leading dims folded into N), which applies an
+    /// <paramref name="activation"/> to each block of y as the GEMM finishes it (with a gradient wanted, only ReLU);
+    /// other combinations compose MatMul and Add with type promotion and take no activation.
     /// </summary>
-    public Tensor Linear(Tensor weight, Tensor? bias = null)
+    public Tensor Linear(Tensor weight, Tensor? bias = null, Backends.Activation activation = default)
     {
         ArgumentNullException.ThrowIfNull(weight);
         bool fused = DType is DType.Float32 or DType.Float64 && weight.DType == DType && weight.Rank == 2 && Rank >= 2
                      && Size(-1) == weight.Size(1) && (bias is null || (bias.DType == DType && bias.Rank == 1));
         if (!fused)
         {
+            if (!activation.IsNone)
+                throw new NotSupportedException($"linear: a fused {activation} needs float32 or float64 operands of one dtype, an input of rank ≥ 2 and a [out, in] weight");
             var y = MatMul(weight.T);
             return bias is null ? y : y + bias;
         }
         if (Rank > 2)
         {
             var lead = Dims[..^1];
-            return Reshape(ShapeUtil.Numel(lead), Size(-1)).Linear(weight, bias).Reshape([.. lead, weight.Size(0)]);
+            return Reshape(ShapeUtil.Numel(lead), Size(-1)).Linear(weight, bias, activation).Reshape([.. lead, weight.Size(0)]);
         }
-        return bias is null ? Op.Apply(new LinearOp(), this, weight) : Op.Apply(new LinearOp(), this, weight, bias);
+        var op = new LinearOp(activation);
+        return bias is null ? Op.Apply(op, this, weight) : Op.Apply(op, this, weight, bias);
     }
 
     /// <summary>

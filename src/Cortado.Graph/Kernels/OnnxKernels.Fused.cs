@@ -1,5 +1,5 @@
 // Kernels of the fused ops the optimization passes create (domain com.cortado): Conv, Gemm and MatMul with the
-// bias and activation applied to the freshly computed output.
+// bias, residual and activation applied by the kernel to each block of output as it finishes it.
 using Cortado.Backends;
 
 namespace Cortado.Graph.Kernels;
@@ -12,21 +12,19 @@ public static partial class OnnxKernels
         // The convolution adds the residual (input 3) and applies the activation to each block of its output as it
         // finishes it.
         t[d + "FusedConv"] = c => [Conv(c.Node, c.In(0), c.In(1), c.Opt(2), Passes.FusedOps.ActivationOf(c.Node), c.Opt(3))];
-        t[d + "FusedGemm"] = c => [Activate(c.Node, Gemm(c))];
-        t[d + "FusedMatMul"] = c => [Activate(c.Node, FusedMatMul(c.In(0), c.In(1), c.Opt(2)))];
+        // Gemm and MatMul in a linear layer's form apply the activation inside the GEMM as well.
+        t[d + "FusedGemm"] = c => [Gemm(c, Passes.FusedOps.ActivationOf(c.Node))];
+        t[d + "FusedMatMul"] = c => [FusedMatMul(c.Node, c.In(0), c.In(1), c.Opt(2), Passes.FusedOps.ActivationOf(c.Node))];
     }
 
-    // y = A·Wᵀ + bias over the last axis of A, with W [N, K] (a linear layer's layout).
-    private static Tensor FusedMatMul(Tensor a, Tensor w, Tensor? bias)
+    // y = act(A·Wᵀ + bias) over the last axis of A, with W [N, K] (a linear layer's layout).
+    private static Tensor FusedMatMul(Node n, Tensor a, Tensor w, Tensor? bias, Activation act)
     {
-        if (a.DType is DType.Float32 or DType.Float64 && w.DType == a.DType && (bias is null || bias.DType == a.DType))
-            return a.Linear(w, bias);
+        if (a.DType is DType.Float32 or DType.Float64 && w.DType == a.DType && (bias is null || bias.DType == a.DType) && a.Rank >= 2)
+            return a.Linear(w, bias, act);
         var y = MatMul(a, w.Transpose(0, 1));
-        return bias is null ? y : y.Add(bias.Cast(y.DType));
+        return Activate(n, bias is null ? y : y.Add(bias.Cast(y.DType)), act);
     }
-
-    // Applies the node's fused activation to y, a tensor the kernel has just created (so it may be overwritten).
-    private static Tensor Activate(Node n, Tensor y) => Activate(n, y, Passes.FusedOps.ActivationOf(n));
 
     private static Tensor Activate(Node n, Tensor y, Activation act)
     {

@@ -1,6 +1,8 @@
 // ONNX dense and normalization ops: MatMul, Gemm, Einsum, softmax family, batch/instance/layer norm, LRN, dropout.
 using static Cortado.Graph.Kernels.Ref;
 
+using Cortado.Backends;
+
 namespace Cortado.Graph.Kernels;
 
 public static partial class OnnxKernels
@@ -13,7 +15,8 @@ public static partial class OnnxKernels
         return a.Cast(DType.Float64).MatMul(b.Cast(DType.Float64)).Cast(a.DType);
     }
 
-    private static Tensor Gemm(KernelContext c)
+    // ONNX Gemm, then the fused activation of a FusedGemm (inside the GEMM when it runs as Linear).
+    private static Tensor Gemm(KernelContext c, Activation act = default)
     {
         var n = c.Node;
         var a = c.In(0); var b = c.In(1);
@@ -23,13 +26,13 @@ public static partial class OnnxKernels
         // A linear layer's form (B as [N, K], C a row of N): one GEMM onto the bias, as eager Linear runs it.
         if (!transA && transB && alpha == 1 && beta == 1 && a.Rank == 2 && b.Rank == 2 && a.DType is DType.Float32 or DType.Float64
             && b.DType == a.DType && (bias is null || (bias.DType == a.DType && bias.Rank == 1 && bias.Shape[0] == b.Shape[0])))
-            return a.Linear(b, bias);
+            return a.Linear(b, bias, act);
         if (transA) a = a.Transpose(0, 1);
         if (transB) b = b.Transpose(0, 1);
         var y = MatMul(a, b);
         if (alpha != 1) y = y.Mul(alpha);
         if (bias is Tensor cc && beta != 0) y = y.Add(beta == 1 ? cc.Cast(y.DType) : cc.Cast(y.DType).Mul(beta));
-        return y;
+        return Activate(n, y, act);
     }
 
     private static void RegisterNN(Dictionary<string, KernelFn> t)
