@@ -155,6 +155,21 @@ public interface IBackend
     /// <summary>dw = gradient of Conv2d with respect to w, given x and dy (dw overwritten).</summary>
     void Conv2dBackwardWeight(Tensor x, Tensor dy, Tensor dw, Conv2dGeometry g);
 
+    /// <summary>
+    /// Batch normalisation in training mode over contiguous x [N, C, …] (statistics per channel over the N·S values of
+    /// the other dims): mean[c] and biased var[c] (float64 [C]), then y = (x − mean)·γ/√(var + eps) + β. Float32 and
+    /// float64; γ, β and y share x's dtype. Each channel is one thread's work, so the bits do not depend on the thread
+    /// count.
+    /// </summary>
+    void BatchNormForward(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y, Tensor mean, Tensor var);
+
+    /// <summary>
+    /// Gradients of <see cref="BatchNormForward"/> given dy and the saved mean and var: dβ = Σ dy, dγ = Σ dy·x̂ and
+    /// dx = γ/√(var + eps)·(dy − dβ/n − x̂·dγ/n) with x̂ = (x − mean)/√(var + eps). dx, dgamma and dbeta are
+    /// overwritten; dgamma or dbeta may be null when not wanted.
+    /// </summary>
+    void BatchNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dx, Tensor? dgamma, Tensor? dbeta);
+
     /// <summary>Max pooling of contiguous x [N,C,H,W] into y [N,C,OutH,OutW] with the flat H·W index of each maximum in indices (int64; null when not wanted). Padding counts as -∞. OutC = C, Groups = C.</summary>
     void MaxPool2d(Tensor x, Tensor y, Tensor? indices, Conv2dGeometry g);
 

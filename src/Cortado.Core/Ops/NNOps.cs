@@ -221,3 +221,58 @@ public sealed class SoftmaxOp(int axis, bool log) : Op
         return [gx];
     }
 }
+
+/// <summary>
+/// Batch normalisation in training mode (torch.nn.functional.batch_norm with training=True) over x [N, C, …] with γ
+/// and β [C]: y = (x − μ)/√(σ² + eps)·γ + β with the batch's per-channel mean μ and biased variance σ², in one
+/// backend kernel forward and one backward. <see cref="Mean"/> and <see cref="Var"/> (float64 [C]) hold the batch
+/// statistics of the last forward, for the running statistics.
+/// </summary>
+public sealed class BatchNormTrainOp(double eps) : Op
+{
+    private Tensor? _mean, _var;
+
+    public override string Name => "batch_norm";
+
+    /// <summary>The per-channel mean of the last forward (float64 [C]).</summary>
+    public Tensor Mean => _mean ?? throw new InvalidOperationException("forward has not run");
+
+    /// <summary>The per-channel biased variance of the last forward (float64 [C]).</summary>
+    public Tensor Var => _var ?? throw new InvalidOperationException("forward has not run");
+
+    public override int[] InferShape(int[][] s)
+    {
+        if (s[0].Length < 2) throw new ShapeMismatchException($"{Where}: input must be [N, C, …], got {ShapeUtil.Format(s[0])}");
+        int c = s[0][1];
+        for (int i = 1; i < 3; i++)
+            if (s[i].Length != 1 || s[i][0] != c)
+                throw new ShapeMismatchException($"{Where}: {(i == 1 ? "weight" : "bias")} must be [{c}], got {ShapeUtil.Format(s[i])}");
+        return s[0];
+    }
+
+    public override Tensor Forward(Tensor[] x)
+    {
+        InferShape(x.Select(t => t.Dims).ToArray());
+        var dt = x[0].DType;
+        if (dt is not (DType.Float32 or DType.Float64) || x[1].DType != dt || x[2].DType != dt)
+            throw new DTypeMismatchException($"{Where}: input, weight and bias must share float32 or float64, got {x[0].DType.Name()}, {x[1].DType.Name()}, {x[2].DType.Name()}");
+        int c = x[0].Shape[1];
+        if (x[0].Numel / Math.Max(c, 1) <= 1)
+            throw new ShapeMismatchException($"{Where}: training needs more than one value per channel, got input shape {ShapeUtil.Format(x[0].Shape)}");
+        var y = Tensor.Uninitialized(dt, x[0].Dims);
+        _mean = Tensor.Uninitialized(DType.Float64, c);
+        _var = Tensor.Uninitialized(DType.Float64, c);
+        Backend.Current.BatchNormForward(x[0].Contiguous(), x[1].Contiguous(), x[2].Contiguous(), eps, y, _mean, _var);
+        return y;
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor y, Tensor gy)
+    {
+        var dt = x[0].DType;
+        var dx = Tensor.Uninitialized(dt, x[0].Dims);
+        var dg = x[1].RequiresGrad ? Tensor.Uninitialized(dt, x[1].Dims) : null;
+        var db = x[2].RequiresGrad ? Tensor.Uninitialized(dt, x[2].Dims) : null;
+        Backend.Current.BatchNormBackward(gy.Cast(dt).Contiguous(), x[0].Contiguous(), x[1].Contiguous(), Mean, Var, eps, dx, dg, db);
+        return [x[0].RequiresGrad ? dx : null, dg, db];
+    }
+}

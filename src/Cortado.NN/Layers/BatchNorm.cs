@@ -1,4 +1,6 @@
 // Batch normalisation over the batch (and spatial) dimensions.
+using Cortado.Ops;
+
 namespace Cortado.NN;
 
 /// <summary>
@@ -62,6 +64,14 @@ public class BatchNorm : Module
             int n = input.Numel / NumFeatures;
             if (n <= 1) throw new ShapeMismatchException($"{GetType().Name}: training needs more than one value per channel, got input shape {ShapeUtil.Format(input.Shape)}");
             Tensor d;
+            if (Sync == null && input.DType is DType.Float32 or DType.Float64 && Weight.DType == input.DType)
+            {
+                // One kernel for the statistics and the output, one for the gradients.
+                var op = new BatchNormTrainOp(_eps);
+                var y = Op.Apply(op, input, Weight, Bias);
+                UpdateRunning(op.Mean.Cast(RunningMean.DType), op.Var.Cast(RunningVar.DType), n);
+                return y;
+            }
             if (Sync == null)
             {
                 mean = input.Mean(axes, keepDim: true);
@@ -79,20 +89,25 @@ public class BatchNorm : Module
                 d = input - mean;
                 n = (int)Math.Min(total, int.MaxValue);
             }
-            using (Autograd.NoGradScope())
-            {
-                var m = mean.Detach().Reshape(NumFeatures);
-                var v = var.Detach().Reshape(NumFeatures) * ((double)n / (n - 1));
-                RunningMean.CopyFrom(RunningMean * (1 - _momentum) + m * _momentum);
-                RunningVar.CopyFrom(RunningVar * (1 - _momentum) + v * _momentum);
-                NumBatchesTracked.CopyFrom(NumBatchesTracked.Add(1.0));
-            }
+            UpdateRunning(mean.Detach().Reshape(NumFeatures), var.Detach().Reshape(NumFeatures), n);
             var xhat = d * (var + _eps).Rsqrt();
             return xhat * Weight.Reshape(bshape) + Bias.Reshape(bshape);
         }
         mean = RunningMean.Reshape(bshape);
         var = RunningVar.Reshape(bshape);
         return (input - mean) * (var + _eps).Rsqrt() * Weight.Reshape(bshape) + Bias.Reshape(bshape);
+    }
+
+    // r ← (1 − momentum)·r + momentum·batch, with the batch variance made unbiased over its n values.
+    private void UpdateRunning(Tensor mean, Tensor biasedVar, int n)
+    {
+        using (Autograd.NoGradScope())
+        {
+            var v = biasedVar * ((double)n / (n - 1));
+            RunningMean.CopyFrom(RunningMean * (1 - _momentum) + mean * _momentum);
+            RunningVar.CopyFrom(RunningVar * (1 - _momentum) + v * _momentum);
+            NumBatchesTracked.CopyFrom(NumBatchesTracked.Add(1.0));
+        }
     }
 }
 
