@@ -248,6 +248,15 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             }
     }
 
+    /// <summary>
+    /// Whether the weight gradient packs its transposed column panels straight from x (<see cref="Im2ColPanelsT{T}"/>)
+    /// instead of storing the column matrix first; the bits are the same either way. Tests switch it.
+    /// </summary>
+    internal static bool ImplicitWeightGradient = true;
+
+    /// <summary>Fewest dW columns (input channels × taps) for which an item with threads inside packs implicitly.</summary>
+    private const int ImplicitMinRows = 256;
+
     /// <summary>dx = ∂L/∂x given dy and w; dx is overwritten.</summary>
     public static void BackwardInput(T* dy, T* w, T* dx, Conv2dGeometry g)
     {
@@ -328,6 +337,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         bool pointwise = IsPointwise(g);
         int spc = SamplesPerWeightChunk(g, rowsK), chunks = (g.N + spc - 1) / spc;
         nint px = (nint)x, pdy = (nint)dy, pdw = (nint)dw;
+        var shape = new Im2ColPanels<T>.Shape(g);
 
         // Work items own disjoint column ranges of dW (a group and a range of its input channels), so
         // each loops over all chunks in order and no sum is split between threads. When there are too
@@ -352,7 +362,10 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             int rows = (c1 - c0) * kk;
             T* dwp = (T*)pdw + (nint)gi * ocg * rowsK + (nint)c0 * kk;
             nint ldMax = (nint)spc * ohw;
-            T* cols = pointwise && spc == 1 ? null : (T*)GemmScratch.Cols.Get((nuint)((long)rows * ldMax * sizeof(T)));
+            // Packing panels from x runs inside the GEMM's pack phase, whose items are groups of panels: with threads
+            // working inside this item and few panels (a narrow dW), the stored columns' parallel unfolding wins.
+            bool implicitPanels = ImplicitWeightGradient && (!inner || CortadoThreads.Count == 1 || rows >= ImplicitMinRows);
+            T* cols = pointwise && spc == 1 || implicitPanels ? null : (T*)GemmScratch.Cols.Get((nuint)((long)rows * ldMax * sizeof(T)));
             T* stage = spc == 1 ? null : (T*)GemmScratch.Stage.Get((nuint)((long)ocg * ldMax * sizeof(T)));
             for (int ch = 0; ch < chunks; ch++)
             {
@@ -371,6 +384,13 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 {
                     Gather(dyg, (nint)g.OutC * ohw, cnt, ocg, ohw, stage, ld);
                     dyg = stage;
+                }
+                if (implicitPanels)
+                {
+                    // colsᵀ packed panel by panel straight from x: the column matrix is never stored.
+                    var panels = new Im2ColPanelsT<T>(xg + (nint)c0 * hw, (nint)g.C * hw, shape);
+                    GemmKernels.GemmPanels(ocg, rows, (int)ld, 1.0, dyg, ld, panels, beta, dwp, rowsK, inner);
+                    continue;
                 }
                 // Unfold writes rows at their index within the group; shift the base so row c0·kk lands at cols[0].
                 nint xgp = (nint)xg, cb = (nint)(cols - (nint)c0 * kk * ld);

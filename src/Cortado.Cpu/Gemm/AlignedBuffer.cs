@@ -34,13 +34,14 @@ internal sealed unsafe class AlignedBuffer
     }
 }
 
-/// <summary>Per-thread scratch buffers: packed A, packed B, im2col columns, and a staging matrix for convolutions.</summary>
+/// <summary>Per-thread scratch buffers: packed A, packed B, im2col columns, a staging matrix and a panel's unfolded block for convolutions.</summary>
 internal static class GemmScratch
 {
     [ThreadStatic] private static AlignedBuffer? t_a;
     [ThreadStatic] private static AlignedBuffer? t_b;
     [ThreadStatic] private static AlignedBuffer? t_cols;
     [ThreadStatic] private static AlignedBuffer? t_stage;
+    [ThreadStatic] private static AlignedBuffer? t_block;
 
     /// <summary>This thread's buffer for packed A panels.</summary>
     public static AlignedBuffer A => t_a ??= new AlignedBuffer();
@@ -53,4 +54,7 @@ internal static class GemmScratch
 
     /// <summary>This thread's buffer for gathered or not yet scattered convolution outputs.</summary>
     public static AlignedBuffer Stage => t_stage ??= new AlignedBuffer();
+
+    /// <summary>This thread's buffer for a panel source's unfolded block (a panel's worth of im2col rows).</summary>
+    public static AlignedBuffer Block => t_block ??= new AlignedBuffer();
 }

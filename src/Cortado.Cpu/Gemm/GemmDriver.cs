@@ -253,7 +253,7 @@ internal static unsafe class GemmDriver<T, TK>
             if (!TransA)
             {
                 // op(A)[i, p] = A[i·lda + p]: rows are contiguous, so the panel is a transpose of them.
-                PackTransposed(A + i0 * Lda + Pc, Lda, rows, kc, dst, mr);
+                PanelTranspose<T>.Run(A + i0 * Lda + Pc, Lda, rows, kc, dst, mr);
                 for (int r = rows; r < mr; r++)
                     for (int p = 0; p < kc; p++) dst[p * mr + r] = T.Zero;
             }
@@ -286,7 +286,7 @@ internal static unsafe class GemmDriver<T, TK>
             else
             {
                 // op(B)[p, j] = B[j·ldb + p]: stored rows are contiguous, so the panel is a transpose of them.
-                PackTransposed(B + j0 * Ldb + Pc, Ldb, cols, kc, dst, nr);
+                PanelTranspose<T>.Run(B + j0 * Ldb + Pc, Ldb, cols, kc, dst, nr);
                 for (int j = cols; j < nr; j++)
                     for (int p = 0; p < kc; p++) dst[p * nr + j] = T.Zero;
             }
@@ -306,77 +306,6 @@ internal static unsafe class GemmDriver<T, TK>
                 for (; j + Vector128<T>.Count <= count; j += Vector128<T>.Count) Vector128.Load(src + j).Store(dst + j);
             for (; j < count; j++) dst[j] = src[j];
             for (; j < width; j++) dst[j] = T.Zero;
-        }
-
-        // dst[p·stride + r] = src[r·ld + p] for r < rows, p < kc: 4×4 register transposes where SSE/AVX have them.
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void PackTransposed(T* src, nint ld, int rows, int kc, T* dst, int stride)
-        {
-            int r = 0;
-            if (typeof(T) == typeof(float) && Sse.IsSupported)
-            {
-                for (; r + 4 <= rows; r += 4)
-                {
-                    float* s0 = (float*)src + r * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
-                    float* d = (float*)dst + r;
-                    int p = 0;
-                    for (; p + 4 <= kc; p += 4)
-                    {
-                        Vector128<float> r0 = Sse.LoadVector128(s0 + p), r1 = Sse.LoadVector128(s1 + p);
-                        Vector128<float> r2 = Sse.LoadVector128(s2 + p), r3 = Sse.LoadVector128(s3 + p);
-                        Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackLow(r2, r3);
-                        Vector128<float> t2 = Sse.UnpackHigh(r0, r1), t3 = Sse.UnpackHigh(r2, r3);
-                        float* dp = d + (nint)p * stride;
-                        Sse.Store(dp, Sse.MoveLowToHigh(t0, t1));
-                        Sse.Store(dp + stride, Sse.MoveHighToLow(t1, t0));
-                        Sse.Store(dp + 2 * stride, Sse.MoveLowToHigh(t2, t3));
-                        Sse.Store(dp + 3 * stride, Sse.MoveHighToLow(t3, t2));
-                    }
-                    for (; p < kc; p++)
-                    {
-                        float* dp = d + (nint)p * stride;
-                        dp[0] = s0[p];
-                        dp[1] = s1[p];
-                        dp[2] = s2[p];
-                        dp[3] = s3[p];
-                    }
-                }
-            }
-            else if (typeof(T) == typeof(double) && Avx.IsSupported)
-            {
-                for (; r + 4 <= rows; r += 4)
-                {
-                    double* s0 = (double*)src + r * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
-                    double* d = (double*)dst + r;
-                    int p = 0;
-                    for (; p + 4 <= kc; p += 4)
-                    {
-                        Vector256<double> r0 = Avx.LoadVector256(s0 + p), r1 = Avx.LoadVector256(s1 + p);
-                        Vector256<double> r2 = Avx.LoadVector256(s2 + p), r3 = Avx.LoadVector256(s3 + p);
-                        Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
-                        Vector256<double> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-                        double* dp = d + (nint)p * stride;
-                        Avx.Store(dp, Avx.Permute2x128(t0, t2, 0x20));
-                        Avx.Store(dp + stride, Avx.Permute2x128(t1, t3, 0x20));
-                        Avx.Store(dp + 2 * stride, Avx.Permute2x128(t0, t2, 0x31));
-                        Avx.Store(dp + 3 * stride, Avx.Permute2x128(t1, t3, 0x31));
-                    }
-                    for (; p < kc; p++)
-                    {
-                        double* dp = d + (nint)p * stride;
-                        dp[0] = s0[p];
-                        dp[1] = s1[p];
-                        dp[2] = s2[p];
-                        dp[3] = s3[p];
-                    }
-                }
-            }
-            for (; r < rows; r++)
-            {
-                T* s = src + r * ld;
-                T* d = dst + r;
-                for (int p = 0; p < kc; p++) d[(nint)p * stride] = s[p];
-            }
         }
 
         // One micro-kernel call, with A read in place (row stride Lda) or from its packed panel.
@@ -465,6 +394,81 @@ internal static unsafe class GemmDriver<T, TK>
                 if (TransC) post.Apply(C + c0 * Ldc + r0, Ldc, c0, c1 - c0, r0, r1 - r0);
                 else post.Apply(C + r0 * Ldc + c0, Ldc, r0, r1 - r0, c0, c1 - c0);
             }
+        }
+    }
+}
+
+/// <summary>Transposing copies for packing panels (shared by the GEMM driver and the convolutions' panel sources).</summary>
+internal static unsafe class PanelTranspose<T> where T : unmanaged
+{
+    // dst[p·stride + r] = src[r·ld + p] for r < rows, p < kc: 4×4 register transposes where SSE/AVX have them.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(T* src, nint ld, int rows, int kc, T* dst, int stride)
+    {
+        int r = 0;
+        if (typeof(T) == typeof(float) && Sse.IsSupported)
+        {
+            for (; r + 4 <= rows; r += 4)
+            {
+                float* s0 = (float*)src + r * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+                float* d = (float*)dst + r;
+                int p = 0;
+                for (; p + 4 <= kc; p += 4)
+                {
+                    Vector128<float> r0 = Sse.LoadVector128(s0 + p), r1 = Sse.LoadVector128(s1 + p);
+                    Vector128<float> r2 = Sse.LoadVector128(s2 + p), r3 = Sse.LoadVector128(s3 + p);
+                    Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackLow(r2, r3);
+                    Vector128<float> t2 = Sse.UnpackHigh(r0, r1), t3 = Sse.UnpackHigh(r2, r3);
+                    float* dp = d + (nint)p * stride;
+                    Sse.Store(dp, Sse.MoveLowToHigh(t0, t1));
+                    Sse.Store(dp + stride, Sse.MoveHighToLow(t1, t0));
+                    Sse.Store(dp + 2 * stride, Sse.MoveLowToHigh(t2, t3));
+                    Sse.Store(dp + 3 * stride, Sse.MoveHighToLow(t3, t2));
+                }
+                for (; p < kc; p++)
+                {
+                    float* dp = d + (nint)p * stride;
+                    dp[0] = s0[p];
+                    dp[1] = s1[p];
+                    dp[2] = s2[p];
+                    dp[3] = s3[p];
+                }
+            }
+        }
+        else if (typeof(T) == typeof(double) && Avx.IsSupported)
+        {
+            for (; r + 4 <= rows; r += 4)
+            {
+                double* s0 = (double*)src + r * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+                double* d = (double*)dst + r;
+                int p = 0;
+                for (; p + 4 <= kc; p += 4)
+                {
+                    Vector256<double> r0 = Avx.LoadVector256(s0 + p), r1 = Avx.LoadVector256(s1 + p);
+                    Vector256<double> r2 = Avx.LoadVector256(s2 + p), r3 = Avx.LoadVector256(s3 + p);
+                    Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+                    Vector256<double> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                    double* dp = d + (nint)p * stride;
+                    Avx.Store(dp, Avx.Permute2x128(t0, t2, 0x20));
+                    Avx.Store(dp + stride, Avx.Permute2x128(t1, t3, 0x20));
+                    Avx.Store(dp + 2 * stride, Avx.Permute2x128(t0, t2, 0x31));
+                    Avx.Store(dp + 3 * stride, Avx.Permute2x128(t1, t3, 0x31));
+                }
+                for (; p < kc; p++)
+                {
+                    double* dp = d + (nint)p * stride;
+                    dp[0] = s0[p];
+                    dp[1] = s1[p];
+                    dp[2] = s2[p];
+                    dp[3] = s3[p];
+                }
+            }
+        }
+        for (; r < rows; r++)
+        {
+            T* s = src + r * ld;
+            T* d = dst + r;
+            for (int p = 0; p < kc; p++) d[(nint)p * stride] = s[p];
         }
     }
 }
