@@ -73,7 +73,16 @@ public sealed partial class CpuBackend
                     for (int kh = khLo; kh < khHi; kh++)
                     {
                         var row = plane.Slice((hs + kh * g.DilationH) * w, w);
-                        if (phases != null)
+                        if (s == 2)
+                        {
+                            // Both phases in one pass (vector shuffles where the hardware has them).
+                            unsafe
+                            {
+                                fixed (T* r = row, ph = phases)
+                                    Conv.DepthwiseConv<T>.Deinterleave(r, w, ph, ph + phaseLen);
+                            }
+                        }
+                        else if (phases != null)
                             for (int ph = 0; ph < s; ph++)
                             {
                                 var dst = phases.AsSpan(ph * phaseLen, phaseLen);

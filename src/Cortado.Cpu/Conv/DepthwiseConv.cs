@@ -156,7 +156,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
 
     // evens[m] = src[2m], odds[m] = src[2m + 1] for the count values of src.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Deinterleave(T* src, int count, T* evens, T* odds)
+    internal static void Deinterleave(T* src, int count, T* evens, T* odds)
     {
         int i = 0;
         if (typeof(T) == typeof(float) && Avx2.IsSupported && VectorPaths.Enabled)
