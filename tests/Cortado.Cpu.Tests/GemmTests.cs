@@ -348,6 +348,62 @@ public sealed class GemmTests
     }
 
     [Fact]
+    public void OneRowRoundsLikeARowOfATallProduct()
+    {
+        // A single row of C skips the panels (RowGemv) but must give the bits of the same row inside a product of many
+        // rows, which runs the packed micro-kernels: every width, both dtypes, transposes, K in several blocks, vector
+        // tails in N, alpha and beta, and 1 and 2 threads (n·k large enough to split).
+        var savedWidth = GemmKernels.ForceWidth;
+        int savedThreads = CortadoThreads.Count;
+        try
+        {
+            foreach (int width in new[] { 512, 256, 128, 0 })
+            {
+                if (!GemmKernels.IsWidthSupported(width)) continue;
+                GemmKernels.ForceWidth = width;
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    CortadoThreads.Count = threads;
+                    foreach (var (n, k) in new[] { (37, 600), (4000, 700), (5, 3) })
+                        foreach (bool ta in new[] { false, true })
+                            foreach (bool tb in new[] { false, true })
+                                foreach (double beta in new[] { 0.0, 1.0, -0.5 })
+                                {
+                                    int m = 30;
+                                    var tall = Problem.Make(ta, tb, m, n, k, alpha: 0.7, beta: beta);
+                                    var a = RandomArray(m * k, n + k);
+                                    var b = RandomArray(k * n, n);
+                                    var c = RandomArray(m * n, 3);
+                                    // Row 0 of op(A) alone: for transposed A, column 0 of the stored K×M matrix.
+                                    var a1 = ta ? Enumerable.Range(0, k).Select(p => a[p * m]).ToArray() : a.Take(k).ToArray();
+                                    var one = Problem.Make(ta, tb, 1, n, k, alpha: 0.7, beta: beta);
+                                    var c1 = c.Take(n).ToArray();
+                                    var g32 = Run32(tall, a, b, c);
+                                    var r32 = Run32(one, a1, b, c1);
+                                    var g64 = Run64(tall, a, b, c);
+                                    var r64 = Run64(one, a1, b, c1);
+                                    for (int j = 0; j < n; j++)
+                                    {
+                                        if (BitConverter.SingleToInt32Bits(g32[j]) != BitConverter.SingleToInt32Bits(r32[j]))
+                                            throw new XunitException($"float32 width {width} threads {threads} n={n} k={k} transA {ta} transB {tb} beta {beta}: element {j} is {r32[j]:R}, the tall product's {g32[j]:R}");
+                                        if (BitConverter.DoubleToInt64Bits(g64[j]) != BitConverter.DoubleToInt64Bits(r64[j]))
+                                            throw new XunitException($"float64 width {width} threads {threads} n={n} k={k} transA {ta} transB {tb} beta {beta}: element {j} is {r64[j]:R}, the tall product's {g64[j]:R}");
+                                    }
+                                }
+                    // A transposed A with a padded leading dimension: its row is gathered first.
+                    foreach (bool tb in new[] { false, true })
+                        Check(Problem.Make(true, tb, 1, 40, 300, pad: 2, alpha: 1.5, beta: 0.5), seed: width + 7);
+                }
+            }
+        }
+        finally
+        {
+            GemmKernels.ForceWidth = savedWidth;
+            CortadoThreads.Count = savedThreads;
+        }
+    }
+
+    [Fact]
     public void NarrowProductsRoundLikeWideOnes()
     {
         // A product with few columns is computed as Cᵀ = Bᵀ·Aᵀ; each of its columns must match bit for bit

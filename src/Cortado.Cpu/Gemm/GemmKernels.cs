@@ -181,6 +181,11 @@ internal static class GemmKernels
         }
     }
 
+    // The one-row path reproduces micro-kernels that sum with fused multiply-adds (the 512- and 256-bit ones); the
+    // 128-bit kernel may not fuse and the scalar one does not.
+    private static bool RowGemvMatches<T, TK>() where TK : struct =>
+        typeof(TK) == typeof(F32x512) || typeof(TK) == typeof(F32x256) || typeof(TK) == typeof(F64x512) || typeof(TK) == typeof(F64x256);
+
     private static unsafe void Drive<T, TK>(bool transA, bool transB, int m, int n, int k, T alpha,
                                             T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel,
                                             PanelSource<T>? source, GemmEpilogue<T>? epilogue)
@@ -189,6 +194,12 @@ internal static class GemmKernels
     {
         if (source != null)
             GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source, epilogue: epilogue);
+        else if (m == 1 && k > 0 && alpha != T.Zero && RowGemvMatches<T, TK>())
+        {
+            // One row of C: no panels to pack, the same sums (the fused micro-kernels' chains) read in place.
+            RowGemv<T>.Run(transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, allowParallel);
+            epilogue?.Apply(c, ldc, 0, 1, 0, n);
+        }
         else if (SwapPays(m, n, TK.MR, TK.NR))
             GemmDriver<T, TK>.Run(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, allowParallel, transC: true, epilogue: epilogue);
         else

@@ -1,0 +1,150 @@
+// GEMM with one row of C (a vector times a matrix: a classifier at batch 1) without packing: the same sums as the
+// packed path, in the same order, with the same roundings.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Cortado.Threading;
+
+namespace Cortado.Cpu.Gemm;
+
+/// <summary>
+/// C[0, j] = alpha·Σ_p op(A)[0, p]·op(B)[p, j] + beta·C[0, j] for a single row. The packed path would transpose B into
+/// panels and run a 12-row register tile with one useful row; here every C element is still the fused multiply-add
+/// chain over p of the micro-kernels, in K blocks of the driver's sizes, each block finished as alpha·sum + beta·C
+/// (beta 1 after the first block) without fusing, so the bits are those of the packed path with a fused
+/// micro-kernel. Op(B) untransposed runs its columns as vector lanes; transposed, each column is a contiguous row
+/// of B and eight run side by side as scalar chains.
+/// </summary>
+internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Columns per parallel work item.</summary>
+    private const int ColumnsPerItem = 256;
+
+    public static void Run(bool transA, bool transB, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c,
+                           bool allowParallel)
+    {
+        int kBlocks = (k + GemmBlocking.KC - 1) / GemmBlocking.KC;
+        int kcMax = (k + kBlocks - 1) / kBlocks;
+        // op(A)'s row, contiguous (A transposed is a column of stored A).
+        T* x = a;
+        T[]? copy = null;
+        if (transA && lda != 1)
+        {
+            copy = new T[k];
+            for (int p = 0; p < k; p++) copy[p] = a[p * lda];
+        }
+        fixed (T* xc = copy)
+        {
+            if (copy != null) x = xc;
+            nint px = (nint)x, pb = (nint)b, pc = (nint)c;
+            int items = (n + ColumnsPerItem - 1) / ColumnsPerItem;
+            void Item(int item)
+            {
+                int j0 = item * ColumnsPerItem, j1 = Math.Min(n, j0 + ColumnsPerItem);
+                for (int pc0 = 0, kb = 0; pc0 < k; pc0 += kcMax, kb++)
+                {
+                    int kc = Math.Min(kcMax, k - pc0);
+                    T be = kb == 0 ? beta : T.One;
+                    if (transB) Rows((T*)px + pc0, (T*)pb + pc0, ldb, kc, j0, j1, alpha, be, (T*)pc);
+                    else Columns((T*)px + pc0, (T*)pb + pc0 * ldb, ldb, kc, j0, j1, alpha, be, (T*)pc);
+                }
+            }
+            // Reading B is the cost (each element is used once), so smaller products than a GEMM's are split: two
+            // threads keep more of B's cache lines in flight.
+            if (allowParallel && items > 1 && (long)n * k >= GemmBlocking.ParallelThreshold / 8) CortadoThreads.ParallelFor(items, Item);
+            else for (int i = 0; i < items; i++) Item(i);
+        }
+    }
+
+    // alpha·sum + beta·C as the micro-kernels finish a tile (beta 0: C is not read).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Finish(T sum, T alpha, T beta, T cOld) => beta == T.Zero ? alpha * sum : alpha * sum + beta * cOld;
+
+    // op(B)[p, j] = b[p·ldb + j]: columns j as vector lanes, each lane its own chain over p.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns(T* x, T* b, nint ldb, int kc, int j0, int j1, T alpha, T beta, T* c)
+    {
+        int j = j0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var va = Vector512.Create(alpha);
+            var vb = Vector512.Create(beta);
+            for (; j + Vector512<T>.Count <= j1; j += Vector512<T>.Count)
+            {
+                var acc = Vector512<T>.Zero;
+                for (int p = 0; p < kc; p++) acc = Fma(Vector512.Create(x[p]), Vector512.Load(b + p * ldb + j), acc);
+                var r = beta == T.Zero ? va * acc : va * acc + vb * Vector512.Load(c + j);
+                r.Store(c + j);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(alpha);
+            var vb = Vector256.Create(beta);
+            for (; j + Vector256<T>.Count <= j1; j += Vector256<T>.Count)
+            {
+                var acc = Vector256<T>.Zero;
+                for (int p = 0; p < kc; p++) acc = Fma(Vector256.Create(x[p]), Vector256.Load(b + p * ldb + j), acc);
+                var r = beta == T.Zero ? va * acc : va * acc + vb * Vector256.Load(c + j);
+                r.Store(c + j);
+            }
+        }
+        for (; j < j1; j++)
+        {
+            T acc = T.Zero;
+            for (int p = 0; p < kc; p++) acc = T.FusedMultiplyAdd(x[p], b[p * ldb + j], acc);
+            c[j] = Finish(acc, alpha, beta, c[j]);
+        }
+    }
+
+    // op(B)[p, j] = b[j·ldb + p]: column j is row j of B; eight chains side by side for the FMA latency.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows(T* x, T* b, nint ldb, int kc, int j0, int j1, T alpha, T beta, T* c)
+    {
+        int j = j0;
+        for (; j + 8 <= j1; j += 8)
+        {
+            T* r0 = b + j * ldb;
+            nint l = ldb;
+            T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero, s4 = T.Zero, s5 = T.Zero, s6 = T.Zero, s7 = T.Zero;
+            for (int p = 0; p < kc; p++)
+            {
+                T xp = x[p];
+                T* q = r0 + p;
+                s0 = T.FusedMultiplyAdd(xp, q[0], s0);
+                s1 = T.FusedMultiplyAdd(xp, q[l], s1);
+                s2 = T.FusedMultiplyAdd(xp, q[2 * l], s2);
+                s3 = T.FusedMultiplyAdd(xp, q[3 * l], s3);
+                s4 = T.FusedMultiplyAdd(xp, q[4 * l], s4);
+                s5 = T.FusedMultiplyAdd(xp, q[5 * l], s5);
+                s6 = T.FusedMultiplyAdd(xp, q[6 * l], s6);
+                s7 = T.FusedMultiplyAdd(xp, q[7 * l], s7);
+            }
+            c[j] = Finish(s0, alpha, beta, c[j]);
+            c[j + 1] = Finish(s1, alpha, beta, c[j + 1]);
+            c[j + 2] = Finish(s2, alpha, beta, c[j + 2]);
+            c[j + 3] = Finish(s3, alpha, beta, c[j + 3]);
+            c[j + 4] = Finish(s4, alpha, beta, c[j + 4]);
+            c[j + 5] = Finish(s5, alpha, beta, c[j + 5]);
+            c[j + 6] = Finish(s6, alpha, beta, c[j + 6]);
+            c[j + 7] = Finish(s7, alpha, beta, c[j + 7]);
+        }
+        for (; j < j1; j++)
+        {
+            T* r = b + j * ldb;
+            T acc = T.Zero;
+            for (int p = 0; p < kc; p++) acc = T.FusedMultiplyAdd(x[p], r[p], acc);
+            c[j] = Finish(acc, alpha, beta, c[j]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c) => typeof(T) == typeof(float)
+        ? Vector512.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
+        : Vector512.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fma(Vector256<T> a, Vector256<T> b, Vector256<T> c) => typeof(T) == typeof(float)
+        ? Vector256.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
+        : Vector256.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+}
