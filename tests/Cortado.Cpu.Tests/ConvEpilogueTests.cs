@@ -42,7 +42,7 @@ public sealed class ConvEpilogueTests
         new(ActivationKind.Sigmoid),
     ];
 
-    private static Tensor Rand(int seed, DType dt, params int[] shape) => Tensor.Randn(shape, new Generator(seed)).Cast(dt);
+    internal static Tensor Rand(int seed, DType dt, params int[] shape) => Tensor.Randn(shape, new Generator(seed)).Cast(dt);
 
     private static Tensor Conv(Conv2dGeometry g, Tensor x, Tensor w, Tensor? b, Activation act, Tensor? residual = null)
     {
@@ -52,7 +52,7 @@ public sealed class ConvEpilogueTests
         return y;
     }
 
-    private static void BitEqual(string what, Tensor expected, Tensor actual)
+    internal static void BitEqual(string what, Tensor expected, Tensor actual)
     {
         var a = expected.Cast(DType.Float64).ToArray<double>();
         var b = actual.Cast(DType.Float64).ToArray<double>();

@@ -176,17 +176,19 @@ public sealed class ConvTests
         }
     }
 
-    [Fact]
-    public void ForwardAlgorithmsGiveTheSameBits()
-    {
-        // The implicit GEMM packs the very panels im2col would have stored, so every vector width, dtype, chunking
-        // (several samples per GEMM when outputs are small) and thread count gives identical outputs.
-        var cases = Geometries.Select(row => ((Conv2dGeometry)row[1], (bool)row[2])).Concat(new[]
+    // The table's geometries plus shapes that reach paths it does not.
+    private static List<(Conv2dGeometry g, bool withBias)> PathCases() =>
+        Geometries.Select(row => ((Conv2dGeometry)row[1], (bool)row[2])).Concat(new[]
         {
             (G(6, 5, 7, 6, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),              // 6 samples per column matrix
             (G(2, 3, 45, 45, 64, 7, 7, 2, 2, 3, 3, 1, 1, 1), false),           // several column blocks: A packed once
             (G(1, 17, 23, 35, 9, 3, 3, 3, 3, 1, 2, 2, 1, 1), true),            // stride 3, dilation 2 in H
+            (G(3, 40, 9, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1, 2), false),            // grouped, weight items over channel ranges
         }).ToList();
+
+    // Runs body under every supported forced GEMM width (and the automatic choice) on 1 and 2 threads.
+    private static void EveryWidthAndThreadCount(Action<int?, int> body)
+    {
         int saved = CortadoThreads.Count;
         try
         {
@@ -197,17 +199,7 @@ public sealed class ConvTests
                 foreach (int threads in new[] { 1, 2 })
                 {
                     CortadoThreads.Count = threads;
-                    foreach (var (g, withBias) in cases)
-                    {
-                        if (Gemm.GemmKernels.WouldSwap<float>(g.OutC / g.Groups, g.OutH * g.OutW)) continue;
-                        var (x, w, bias, dy) = Inputs(g, withBias);
-                        foreach (var dt in new[] { DType.Float32, DType.Float64 })
-                        {
-                            var a = WithAlgorithm(ConvAlgorithm.Im2Col, () => RunAll(g, dt, x, w, bias, dy)).y;
-                            var b = WithAlgorithm(ConvAlgorithm.Implicit, () => RunAll(g, dt, x, w, bias, dy)).y;
-                            BitEqual($"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: implicit against im2col", a, b);
-                        }
-                    }
+                    body(width, threads);
                 }
             }
         }
@@ -219,51 +211,58 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void ForwardAlgorithmsGiveTheSameBits()
+    {
+        // The implicit GEMM packs the very panels im2col would have stored, so every vector width, dtype, chunking
+        // (several samples per GEMM when outputs are small) and thread count gives identical outputs.
+        var cases = PathCases();
+        EveryWidthAndThreadCount((width, threads) =>
+        {
+            foreach (var (g, withBias) in cases)
+            {
+                if (Gemm.GemmKernels.WouldSwap<float>(g.OutC / g.Groups, g.OutH * g.OutW)) continue;
+                var (x, w, bias, dy) = Inputs(g, withBias);
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                {
+                    var a = WithAlgorithm(ConvAlgorithm.Im2Col, () => RunAll(g, dt, x, w, bias, dy)).y;
+                    var b = WithAlgorithm(ConvAlgorithm.Implicit, () => RunAll(g, dt, x, w, bias, dy)).y;
+                    BitEqual($"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: implicit against im2col", a, b);
+                }
+            }
+        });
+    }
+
+    [Fact]
     public void ImplicitWeightGradientGivesTheBitsOfStoredColumns()
     {
         // The weight gradient's transposed column panels, packed from x block by block, hold the values the stored
         // column matrix gave its transposed packing: every width, dtype, chunking and thread count, same bits.
-        var cases = Geometries.Select(row => ((Conv2dGeometry)row[1], (bool)row[2])).Concat(new[]
-        {
-            (G(6, 5, 7, 6, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),              // 6 samples per column matrix
-            (G(2, 3, 45, 45, 64, 7, 7, 2, 2, 3, 3, 1, 1, 1), false),           // a pixel block spans output rows
-            (G(1, 17, 23, 35, 9, 3, 3, 3, 3, 1, 2, 2, 1, 1), true),            // stride 3, dilation 2 in H
-            (G(3, 40, 9, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1, 2), false),            // grouped, items over channel ranges
-        }).ToList();
-        int saved = CortadoThreads.Count;
+        var cases = PathCases();
         try
         {
-            foreach (int? width in new int?[] { null, 512, 256, 128, 0 })
+            EveryWidthAndThreadCount((width, threads) =>
             {
-                if (width is int wd && !Gemm.GemmKernels.IsWidthSupported(wd)) continue;
-                Gemm.GemmKernels.ForceWidth = width;
-                foreach (int threads in new[] { 1, 2 })
+                foreach (var (g, withBias) in cases)
                 {
-                    CortadoThreads.Count = threads;
-                    foreach (var (g, withBias) in cases)
+                    var (x, w, _, dy) = Inputs(g, withBias);
+                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
                     {
-                        var (x, w, bias, dy) = Inputs(g, withBias);
-                        foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                        double[] WeightGrad(bool implicitPanels)
                         {
-                            double[] WeightGrad(bool implicitPanels)
-                            {
-                                ConvDriver<float>.ImplicitWeightGradient = ConvDriver<double>.ImplicitWeightGradient = implicitPanels;
-                                var dw = T(Enumerable.Repeat(double.NaN, w.Length).ToArray(), dt, WShape(g));
-                                CpuBackend.Instance.Conv2dBackwardWeight(T(x, dt, XShape(g)), T(dy, dt, YShape(g)), dw, g);
-                                return D(dw);
-                            }
-                            BitEqual($"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: implicit weight gradient",
-                                     WeightGrad(false), WeightGrad(true));
+                            ConvDriver<float>.ImplicitWeightGradient = ConvDriver<double>.ImplicitWeightGradient = implicitPanels;
+                            var dw = T(Enumerable.Repeat(double.NaN, w.Length).ToArray(), dt, WShape(g));
+                            CpuBackend.Instance.Conv2dBackwardWeight(T(x, dt, XShape(g)), T(dy, dt, YShape(g)), dw, g);
+                            return D(dw);
                         }
+                        BitEqual($"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: implicit weight gradient",
+                                 WeightGrad(false), WeightGrad(true));
                     }
                 }
-            }
+            });
         }
         finally
         {
             ConvDriver<float>.ImplicitWeightGradient = ConvDriver<double>.ImplicitWeightGradient = true;
-            Gemm.GemmKernels.ForceWidth = null;
-            CortadoThreads.Count = saved;
         }
     }
 

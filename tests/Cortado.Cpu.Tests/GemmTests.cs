@@ -299,12 +299,9 @@ public sealed class GemmTests
             Assert.True(BitConverter.SingleToInt32Bits(f[i]) == BitConverter.SingleToInt32Bits(pp[i]), $"element {i}: {f[i]:R} vs {pp[i]:R}");
     }
 
-    [Fact]
-    public void ReadingAInPlaceGivesTheBitsOfAPackedA()
+    // Runs body under every supported forced GEMM width on 1 and 2 threads.
+    private static void EveryWidthAndThreadCount(Action<int, int> body)
     {
-        // A row-major A is read where it is stored when C has few column panels; only its partial last row panel is
-        // packed. Every element must match the all-packed path bit for bit: every width, dtype, both thread counts,
-        // partial row and column panels, K in one and in two blocks, alpha and beta, B either way round.
         var savedWidth = GemmKernels.ForceWidth;
         int savedThreads = CortadoThreads.Count;
         try
@@ -316,34 +313,55 @@ public sealed class GemmTests
                 foreach (int threads in new[] { 1, 2 })
                 {
                     CortadoThreads.Count = threads;
-                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
-                        foreach (var (m, n, k) in new[] { (13, 5, 7), (30, 33, 300), (25, 64, 270), (48, 16, 520), (12, 1, 3) })
-                            foreach (bool tb in new[] { false, true })
-                            {
-                                var a = Tensor.FromArray(RandomArray(m * k, m + n)).Cast(dt);
-                                var b = Tensor.FromArray(RandomArray(k * n, k)).Cast(dt);
-                                var c0 = Tensor.FromArray(RandomArray(m * n, 5)).Cast(dt);
-                                double[] Run(bool inPlace)
-                                {
-                                    GemmBlocking.ReadAInPlace = inPlace;
-                                    var c = c0.Clone();
-                                    CpuBackend.Instance.Gemm(false, tb, m, n, k, 0.7, a, k, 0, b, tb ? k : n, 0, 1.3, c, n, 0, 1);
-                                    return c.Cast(DType.Float64).ToArray<double>();
-                                }
-                                var packed = Run(false);
-                                var inPlace = Run(true);
-                                for (int i = 0; i < packed.Length; i++)
-                                    if (BitConverter.DoubleToInt64Bits(packed[i]) != BitConverter.DoubleToInt64Bits(inPlace[i]))
-                                        throw new XunitException($"width {width}, {threads} threads, {dt.Name()}, m={m} n={n} k={k} transB {tb}: element {i} is {inPlace[i]:R} in place, {packed[i]:R} packed");
-                            }
+                    body(width, threads);
                 }
             }
         }
         finally
         {
-            GemmBlocking.ReadAInPlace = true;
             GemmKernels.ForceWidth = savedWidth;
             CortadoThreads.Count = savedThreads;
+        }
+    }
+
+    private static void BitEqual(string what, double[] expected, double[] actual)
+    {
+        for (int i = 0; i < expected.Length; i++)
+            if (BitConverter.DoubleToInt64Bits(expected[i]) != BitConverter.DoubleToInt64Bits(actual[i]))
+                throw new XunitException($"{what}: element {i} is {actual[i]:R}, expected {expected[i]:R}");
+    }
+
+    [Fact]
+    public void ReadingAInPlaceGivesTheBitsOfAPackedA()
+    {
+        // A row-major A is read where it is stored when C has few column panels; only its partial last row panel is
+        // packed. Every element must match the all-packed path bit for bit: every width, dtype, both thread counts,
+        // partial row and column panels, K in one and in two blocks, alpha and beta, B either way round.
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    foreach (var (m, n, k) in new[] { (13, 5, 7), (30, 33, 300), (25, 64, 270), (48, 16, 520), (12, 1, 3) })
+                        foreach (bool tb in new[] { false, true })
+                        {
+                            var a = Tensor.FromArray(RandomArray(m * k, m + n)).Cast(dt);
+                            var b = Tensor.FromArray(RandomArray(k * n, k)).Cast(dt);
+                            var c0 = Tensor.FromArray(RandomArray(m * n, 5)).Cast(dt);
+                            double[] Run(bool inPlace)
+                            {
+                                GemmBlocking.ReadAInPlace = inPlace;
+                                var c = c0.Clone();
+                                CpuBackend.Instance.Gemm(false, tb, m, n, k, 0.7, a, k, 0, b, tb ? k : n, 0, 1.3, c, n, 0, 1);
+                                return c.Cast(DType.Float64).ToArray<double>();
+                            }
+                            BitEqual($"width {width}, {threads} threads, {dt.Name()}, m={m} n={n} k={k} transB {tb}, A in place against packed", Run(false), Run(true));
+                        }
+            });
+        }
+        finally
+        {
+            GemmBlocking.ReadAInPlace = true;
         }
     }
 
@@ -353,54 +371,30 @@ public sealed class GemmTests
         // A single row of C skips the panels (RowGemv) but must give the bits of the same row inside a product of many
         // rows, which runs the packed micro-kernels: every width, both dtypes, transposes, K in several blocks, vector
         // tails in N, alpha and beta, and 1 and 2 threads (n·k large enough to split).
-        var savedWidth = GemmKernels.ForceWidth;
-        int savedThreads = CortadoThreads.Count;
-        try
+        EveryWidthAndThreadCount((width, threads) =>
         {
-            foreach (int width in new[] { 512, 256, 128, 0 })
-            {
-                if (!GemmKernels.IsWidthSupported(width)) continue;
-                GemmKernels.ForceWidth = width;
-                foreach (int threads in new[] { 1, 2 })
-                {
-                    CortadoThreads.Count = threads;
-                    foreach (var (n, k) in new[] { (37, 600), (4000, 700), (5, 3) })
-                        foreach (bool ta in new[] { false, true })
-                            foreach (bool tb in new[] { false, true })
-                                foreach (double beta in new[] { 0.0, 1.0, -0.5 })
-                                {
-                                    int m = 30;
-                                    var tall = Problem.Make(ta, tb, m, n, k, alpha: 0.7, beta: beta);
-                                    var a = RandomArray(m * k, n + k);
-                                    var b = RandomArray(k * n, n);
-                                    var c = RandomArray(m * n, 3);
-                                    // Row 0 of op(A) alone: for transposed A, column 0 of the stored K×M matrix.
-                                    var a1 = ta ? Enumerable.Range(0, k).Select(p => a[p * m]).ToArray() : a.Take(k).ToArray();
-                                    var one = Problem.Make(ta, tb, 1, n, k, alpha: 0.7, beta: beta);
-                                    var c1 = c.Take(n).ToArray();
-                                    var g32 = Run32(tall, a, b, c);
-                                    var r32 = Run32(one, a1, b, c1);
-                                    var g64 = Run64(tall, a, b, c);
-                                    var r64 = Run64(one, a1, b, c1);
-                                    for (int j = 0; j < n; j++)
-                                    {
-                                        if (BitConverter.SingleToInt32Bits(g32[j]) != BitConverter.SingleToInt32Bits(r32[j]))
-                                            throw new XunitException($"float32 width {width} threads {threads} n={n} k={k} transA {ta} transB {tb} beta {beta}: element {j} is {r32[j]:R}, the tall product's {g32[j]:R}");
-                                        if (BitConverter.DoubleToInt64Bits(g64[j]) != BitConverter.DoubleToInt64Bits(r64[j]))
-                                            throw new XunitException($"float64 width {width} threads {threads} n={n} k={k} transA {ta} transB {tb} beta {beta}: element {j} is {r64[j]:R}, the tall product's {g64[j]:R}");
-                                    }
-                                }
-                    // A transposed A with a padded leading dimension: its row is gathered first.
+            foreach (var (n, k) in new[] { (37, 600), (4000, 700), (5, 3) })
+                foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
-                        Check(Problem.Make(true, tb, 1, 40, 300, pad: 2, alpha: 1.5, beta: 0.5), seed: width + 7);
-                }
-            }
-        }
-        finally
-        {
-            GemmKernels.ForceWidth = savedWidth;
-            CortadoThreads.Count = savedThreads;
-        }
+                        foreach (double beta in new[] { 0.0, 1.0, -0.5 })
+                        {
+                            int m = 30;
+                            var tall = Problem.Make(ta, tb, m, n, k, alpha: 0.7, beta: beta);
+                            var a = RandomArray(m * k, n + k);
+                            var b = RandomArray(k * n, n);
+                            var c = RandomArray(m * n, 3);
+                            // Row 0 of op(A) alone: for transposed A, column 0 of the stored K×M matrix.
+                            var a1 = ta ? Enumerable.Range(0, k).Select(p => a[p * m]).ToArray() : a.Take(k).ToArray();
+                            var one = Problem.Make(ta, tb, 1, n, k, alpha: 0.7, beta: beta);
+                            var c1 = c.Take(n).ToArray();
+                            string what = $"width {width} threads {threads} n={n} k={k} transA {ta} transB {tb} beta {beta}: one row against the tall product's";
+                            BitEqual("float32 " + what, Run32(tall, a, b, c).Take(n).Select(v => (double)v).ToArray(), Run32(one, a1, b, c1).Select(v => (double)v).ToArray());
+                            BitEqual("float64 " + what, Run64(tall, a, b, c).Take(n).ToArray(), Run64(one, a1, b, c1));
+                        }
+            // A transposed A with a padded leading dimension: its row is gathered first.
+            foreach (bool tb in new[] { false, true })
+                Check(Problem.Make(true, tb, 1, 40, 300, pad: 2, alpha: 1.5, beta: 0.5), seed: width + 7);
+        });
     }
 
     [Fact]

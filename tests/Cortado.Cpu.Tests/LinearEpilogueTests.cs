@@ -1,10 +1,9 @@
 // Linear (and the backend GEMM) with a fused activation against the same product followed by a separate pass, bit
 // for bit, and the fused ReLU's gradients against the unfused ones.
 using Cortado.Backends;
-using Cortado.Cpu.Kernels;
 using Cortado.Threading;
 using Xunit;
-using Xunit.Sdk;
+using static Cortado.Cpu.Tests.ConvEpilogueTests;
 
 namespace Cortado.Cpu.Tests;
 
@@ -20,18 +19,6 @@ public sealed class LinearEpilogueTests
         new(ActivationKind.Tanh),
         new(ActivationKind.Sigmoid),
     ];
-
-    private static Tensor Rand(int seed, DType dt, params int[] shape) => Tensor.Randn(shape, new Generator(seed)).Cast(dt);
-
-    private static void BitEqual(string what, Tensor expected, Tensor actual)
-    {
-        var a = expected.Cast(DType.Float64).ToArray<double>();
-        var b = actual.Cast(DType.Float64).ToArray<double>();
-        Assert.Equal(a.Length, b.Length);
-        for (int i = 0; i < a.Length; i++)
-            if (BitConverter.DoubleToInt64Bits(a[i]) != BitConverter.DoubleToInt64Bits(b[i]))
-                throw new XunitException($"{what}: element {i} is {b[i]:R}, expected {a[i]:R}");
-    }
 
     [Fact]
     public void FusedActivationGivesTheBitsOfASeparatePass()

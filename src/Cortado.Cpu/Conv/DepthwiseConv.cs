@@ -180,17 +180,6 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         if (i < count) evens[i / 2] = src[i];
     }
 
-    // a·b + c rounded once, for either element type.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c) => typeof(T) == typeof(float)
-        ? Vector512.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
-        : Vector512.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Fma(Vector<T> a, Vector<T> b, Vector<T> c) => typeof(T) == typeof(float)
-        ? Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
-        : Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
-
     // flat[f] = bias + Σ_t w[t]·buf[off[t] + f] for f < total, each term added by a fused multiply-add in tap order
     // (vector runs may write up to the next whole chunk). 512-bit vectors where the hardware runs them natively.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -208,10 +197,10 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                 {
                     var wv = Vector512.Create(wt[t]);
                     T* p = buf + off[t] + f;
-                    a0 = Fma(wv, Vector512.Load(p), a0);
-                    a1 = Fma(wv, Vector512.Load(p + v), a1);
-                    a2 = Fma(wv, Vector512.Load(p + 2 * v), a2);
-                    a3 = Fma(wv, Vector512.Load(p + 3 * v), a3);
+                    a0 = VectorFma<T>.Of(wv, Vector512.Load(p), a0);
+                    a1 = VectorFma<T>.Of(wv, Vector512.Load(p + v), a1);
+                    a2 = VectorFma<T>.Of(wv, Vector512.Load(p + 2 * v), a2);
+                    a3 = VectorFma<T>.Of(wv, Vector512.Load(p + 3 * v), a3);
                 }
                 a0.Store(flat + f);
                 a1.Store(flat + f + v);
@@ -231,10 +220,10 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                 {
                     var wv = new Vector<T>(wt[t]);
                     T* p = buf + off[t] + f;
-                    a0 = Fma(wv, Vector.Load(p), a0);
-                    a1 = Fma(wv, Vector.Load(p + v), a1);
-                    a2 = Fma(wv, Vector.Load(p + 2 * v), a2);
-                    a3 = Fma(wv, Vector.Load(p + 3 * v), a3);
+                    a0 = VectorFma<T>.Of(wv, Vector.Load(p), a0);
+                    a1 = VectorFma<T>.Of(wv, Vector.Load(p + v), a1);
+                    a2 = VectorFma<T>.Of(wv, Vector.Load(p + 2 * v), a2);
+                    a3 = VectorFma<T>.Of(wv, Vector.Load(p + 3 * v), a3);
                 }
                 a0.Store(flat + f);
                 a1.Store(flat + f + v);

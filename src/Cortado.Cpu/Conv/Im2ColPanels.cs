@@ -51,8 +51,8 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
         }
     }
 
-    // A run of at most one panel's width (NR values): the widest vectors that fit, the last one overlapping the one
-    // before it instead of a scalar tail (source and destination never overlap).
+    // A run of values: the widest vectors that fit, the last one overlapping the one before it instead of a scalar
+    // tail (source and destination never overlap).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyRun(T* src, T* dst, int count)
     {
@@ -87,57 +87,87 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
     public override void Pack(int p0, int kc, int j0, int cols, T* dst, int nr)
     {
         ref readonly var g = ref _shape.Geometry;
-        int ow_ = g.OutW, ohw = g.OutH * g.OutW, khkw = g.KH * g.KW;
-        nint hw = (nint)g.H * g.W;
+        int khkw = g.KH * g.KW;
         // The panel's columns as runs along one output row of one sample.
-        int* runSample = stackalloc int[cols], runOh = stackalloc int[cols], runOw = stackalloc int[cols], runLen = stackalloc int[cols];
-        int runs = 0;
-        for (int off = 0, j = j0; off < cols; runs++)
-        {
-            int s = j / ohw, pix = j - s * ohw, oh = pix / ow_, ow = pix - oh * ow_;
-            int len = Math.Min(ow_ - ow, cols - off);
-            runSample[runs] = s;
-            runOh[runs] = oh;
-            runOw[runs] = ow;
-            runLen[runs] = len;
-            off += len;
-            j += len;
-        }
-        int[] lo = _shape.Lo, hi = _shape.Hi, offsets = _shape.Offset;
+        int* store = stackalloc int[4 * cols];
+        var runs = new PixelRuns(g, j0, cols, store);
         int c = p0 / khkw, rem = p0 - c * khkw, kh = rem / g.KW, kw = rem - kh * g.KW;
         for (int p = 0; p < kc; p++)
         {
             T* d = dst + (nint)p * nr;
-            int ihBase = kh * g.DilationH - g.PadH, l = lo[kw], h = hi[kw], iwOff = offsets[kw];
-            for (int r = 0, off = 0; r < runs; off += runLen[r], r++)
-            {
-                int ow0 = runOw[r], ow1 = ow0 + runLen[r];
-                int ih = runOh[r] * g.StrideH + ihBase;
-                T* dd = d + off - ow0;
-                int a = Math.Max(ow0, l), b = Math.Min(ow1, h);
-                if ((uint)ih >= (uint)g.H || a >= b)
-                {
-                    for (int ow = ow0; ow < ow1; ow++) dd[ow] = T.Zero;
-                    continue;
-                }
-                for (int ow = ow0; ow < a; ow++) dd[ow] = T.Zero;
-                T* row = _x + runSample[r] * _sampleStride + c * hw + (nint)ih * g.W;
-                int iw = a * g.StrideW + iwOff;
-                if (g.StrideW == 1) CopyRun(row + iw, dd + a, b - a);
-                else if (g.StrideW == 2) Im2Col<T>.CopyEven(row + iw, dd + a, b - a, g.W - iw);
-                else for (int ow = a, i = iw; ow < b; ow++, i += g.StrideW) dd[ow] = row[i];
-                for (int ow = b; ow < ow1; ow++) dd[ow] = T.Zero;
-            }
+            UnfoldRow(c, kh, kw, runs, d);
             for (int j = cols; j < nr; j++) d[j] = T.Zero;
-            if (++kw == g.KW)
+            NextTap(g, ref c, ref kh, ref kw);
+        }
+    }
+
+    /// <summary>The pixels [q0, q0 + count) of a chunk (sample·OH·OW + oh·OW + ow) as runs along one output row of one sample.</summary>
+    internal readonly struct PixelRuns
+    {
+        public readonly int Count;
+        public readonly int* Sample, Oh, Ow, Len;
+
+        /// <summary>Splits the range; <paramref name="store"/> holds 4·<paramref name="count"/> ints for the runs.</summary>
+        public PixelRuns(in Conv2dGeometry g, int q0, int count, int* store)
+        {
+            Sample = store;
+            Oh = store + count;
+            Ow = store + 2 * count;
+            Len = store + 3 * count;
+            int ow_ = g.OutW, ohw = g.OutH * g.OutW, runs = 0;
+            for (int off = 0, q = q0; off < count; runs++)
             {
-                kw = 0;
-                if (++kh == g.KH)
-                {
-                    kh = 0;
-                    c++;
-                }
+                int s = q / ohw, pix = q - s * ohw, oh = pix / ow_, ow = pix - oh * ow_;
+                int len = Math.Min(ow_ - ow, count - off);
+                Sample[runs] = s;
+                Oh[runs] = oh;
+                Ow[runs] = ow;
+                Len[runs] = len;
+                off += len;
+                q += len;
             }
+            Count = runs;
+        }
+    }
+
+    /// <summary>The next column-matrix row after (c, kh, kw): kw fastest, then kh, then c.</summary>
+    internal static void NextTap(in Conv2dGeometry g, ref int c, ref int kh, ref int kw)
+    {
+        if (++kw < g.KW) return;
+        kw = 0;
+        if (++kh < g.KH) return;
+        kh = 0;
+        c++;
+    }
+
+    /// <summary>
+    /// Writes column-matrix row (c, kh, kw) at the pixels of <paramref name="runs"/> to d[0 …] in order: the input
+    /// values im2col would write there, zeros where the window reads padding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void UnfoldRow(int c, int kh, int kw, in PixelRuns runs, T* d)
+    {
+        ref readonly var g = ref _shape.Geometry;
+        nint hw = (nint)g.H * g.W;
+        int ihBase = kh * g.DilationH - g.PadH, l = _shape.Lo[kw], h = _shape.Hi[kw], iwOff = _shape.Offset[kw];
+        for (int r = 0, off = 0; r < runs.Count; off += runs.Len[r], r++)
+        {
+            int ow0 = runs.Ow[r], ow1 = ow0 + runs.Len[r];
+            int ih = runs.Oh[r] * g.StrideH + ihBase;
+            T* dd = d + off - ow0;
+            int a = Math.Max(ow0, l), b = Math.Min(ow1, h);
+            if ((uint)ih >= (uint)g.H || a >= b)
+            {
+                for (int ow = ow0; ow < ow1; ow++) dd[ow] = T.Zero;
+                continue;
+            }
+            for (int ow = ow0; ow < a; ow++) dd[ow] = T.Zero;
+            T* row = _x + runs.Sample[r] * _sampleStride + c * hw + (nint)ih * g.W;
+            int iw = a * g.StrideW + iwOff;
+            if (g.StrideW == 1) CopyRun(row + iw, dd + a, b - a);
+            else if (g.StrideW == 2) Im2Col<T>.CopyEven(row + iw, dd + a, b - a, g.W - iw);
+            else for (int ow = a, i = iw; ow < b; ow++, i += g.StrideW) dd[ow] = row[i];
+            for (int ow = b; ow < ow1; ow++) dd[ow] = T.Zero;
         }
     }
 }

@@ -3,6 +3,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Cortado.Cpu.Kernels;
 using Cortado.Threading;
 
 namespace Cortado.Cpu.Gemm;
@@ -72,7 +73,7 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
             for (; j + Vector512<T>.Count <= j1; j += Vector512<T>.Count)
             {
                 var acc = Vector512<T>.Zero;
-                for (int p = 0; p < kc; p++) acc = Fma(Vector512.Create(x[p]), Vector512.Load(b + p * ldb + j), acc);
+                for (int p = 0; p < kc; p++) acc = VectorFma<T>.Of(Vector512.Create(x[p]), Vector512.Load(b + p * ldb + j), acc);
                 var r = beta == T.Zero ? va * acc : va * acc + vb * Vector512.Load(c + j);
                 r.Store(c + j);
             }
@@ -84,7 +85,7 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
             for (; j + Vector256<T>.Count <= j1; j += Vector256<T>.Count)
             {
                 var acc = Vector256<T>.Zero;
-                for (int p = 0; p < kc; p++) acc = Fma(Vector256.Create(x[p]), Vector256.Load(b + p * ldb + j), acc);
+                for (int p = 0; p < kc; p++) acc = VectorFma<T>.Of(Vector256.Create(x[p]), Vector256.Load(b + p * ldb + j), acc);
                 var r = beta == T.Zero ? va * acc : va * acc + vb * Vector256.Load(c + j);
                 r.Store(c + j);
             }
@@ -137,14 +138,4 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
             c[j] = Finish(acc, alpha, beta, c[j]);
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c) => typeof(T) == typeof(float)
-        ? Vector512.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
-        : Vector512.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fma(Vector256<T> a, Vector256<T> b, Vector256<T> c) => typeof(T) == typeof(float)
-        ? Vector256.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>()
-        : Vector256.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
 }
