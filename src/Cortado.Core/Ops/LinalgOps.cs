@@ -94,8 +94,10 @@ public sealed class MatMulOp : Op
 /// <summary>
 /// y = x·Wᵀ + b (torch.nn.functional.linear, ONNX Gemm with transB) for x [N, in], W [out, in] and the
 /// optional b [out], all of one float dtype; y [N, out]. The bias is written into y before the GEMM
-/// accumulates onto it (beta = 1), so no separate broadcast-add pass runs. The gradients are tensor ops
-/// (dx = dy·W, dW = dyᵀ·x, db = Σ_rows dy) and so are themselves differentiable.
+/// accumulates onto it (beta = 1), so no separate broadcast-add pass runs. An <paramref name="activation"/> is
+/// applied by the GEMM to each block of y as it finishes it; with a gradient wanted only ReLU is allowed (its gradient
+/// masks dy by y &gt; 0 first). The gradients are tensor ops (dx = dy·W, dW = dyᵀ·x, db = Σ_rows dy) and so are
+/// themselves differentiable.
 /// </summary>
 public sealed class LinearOp(Activation activation = default) : Op
 {
