@@ -78,9 +78,8 @@ public sealed partial class CpuBackend
         var vd = var.Data<double>();
         int xo = x.Offset, yo = y.Offset, go = gamma.Offset, bo = beta.Offset, mo = mean.Offset, vo = var.Offset;
         long n = (long)rows * s;
-        ForChannels(c, n, ch =>
+        ForChannels<T>(c, n, s, (ch, tmp) =>
         {
-            var tmp = new T[s];
             // Mean, then the mean of squared deviations (two passes: no cancellation); row sums in T, totals in float64.
             double sum = 0;
             for (int r = 0; r < rows; r++) sum += double.CreateTruncating(TensorPrimitives.Sum(new ReadOnlySpan<T>(xd, xo + (r * c + ch) * s, s)));
@@ -121,9 +120,8 @@ public sealed partial class CpuBackend
         int dyo = dy.Offset, xo = x.Offset, go = gamma.Offset, mo = mean.Offset, vo = var.Offset, dxo = dx.Offset;
         int dgo = dgamma?.Offset ?? 0, dbo = dbeta?.Offset ?? 0;
         long n = (long)rows * s;
-        ForChannels(c, 2 * n, ch =>
+        ForChannels<T>(c, 2 * n, s, (ch, tmp) =>
         {
-            var tmp = new T[s];
             double mu = md[mo + ch], invstd = 1 / Math.Sqrt(vd[vo + ch] + eps);
             T muT = T.CreateTruncating(mu);
             // Σ dy and Σ dy·(x − mean).
@@ -188,10 +186,12 @@ public sealed partial class CpuBackend
         for (; i < x.Length; i++) y[i] = Math.FusedMultiplyAdd(x[i], a, b);
     }
 
-    // One channel per work item, on one thread each: the bits do not depend on the thread count.
-    private static void ForChannels(int c, long perChannel, Action<int> body) =>
+    // One channel per work item, on one thread each: the bits do not depend on the thread count. Each range of
+    // channels gets one scratch row of s values for body to use.
+    private static void ForChannels<T>(int c, long perChannel, int s, Action<int, T[]> body) =>
         Work.For(c, Work.ChunkFor(perChannel), perChannel * c, (c0, c1) =>
         {
-            for (int ch = c0; ch < c1; ch++) body(ch);
+            var tmp = new T[s];
+            for (int ch = c0; ch < c1; ch++) body(ch, tmp);
         });
 }

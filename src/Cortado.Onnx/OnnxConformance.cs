@@ -96,7 +96,11 @@ public static class OnnxConformance
         return (true, note);
     }
 
-    private static (double rtol, double atol) Tolerances(string dir)
+    /// <summary>
+    /// The element-wise tolerances of the backend test in <paramref name="dir"/>: rtol and atol from its data.json
+    /// when it names them, else <see cref="DefaultRtol"/> and <see cref="DefaultAtol"/>.
+    /// </summary>
+    public static (double rtol, double atol) Tolerances(string dir)
     {
         var file = Path.Combine(dir, "data.json");
         double rtol = DefaultRtol, atol = DefaultAtol;

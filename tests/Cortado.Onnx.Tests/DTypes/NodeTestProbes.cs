@@ -1,5 +1,4 @@
 // The single-node ONNX backend tests of the shared corpus (../shared/onnx-node-tests/node), loaded as dtype probes.
-using System.Text.Json;
 using Cortado.Graph;
 using Onnx;
 
@@ -66,7 +65,7 @@ internal static class NodeTestProbes
         {
             return null; // element types Cortado does not hold (uint16, string …)
         }
-        var (rtol, atol) = Tolerances(dir);
+        var (rtol, atol) = OnnxConformance.Tolerances(dir);
         var p = new Probe(Path.GetFileName(dir), model, feeds, expected, rtol, atol);
         // Tests of sampling ops are judged by distribution, as the conformance runner does; they are not rewritten.
         try
@@ -79,18 +78,4 @@ internal static class NodeTestProbes
 
     private static ValueKind Kind(TypeProto t) =>
         t.SequenceType is not null ? ValueKind.Sequence : t.OptionalType is not null ? ValueKind.Optional : ValueKind.Tensor;
-
-    private static (double, double) Tolerances(string dir)
-    {
-        double rtol = OnnxConformance.DefaultRtol, atol = OnnxConformance.DefaultAtol;
-        var file = Path.Combine(dir, "data.json");
-        if (!File.Exists(file)) return (rtol, atol);
-        using var doc = JsonDocument.Parse(File.ReadAllText(file));
-        if (doc.RootElement.ValueKind == JsonValueKind.Object)
-        {
-            if (doc.RootElement.TryGetProperty("rtol", out var r) && r.TryGetDouble(out double rv)) rtol = rv;
-            if (doc.RootElement.TryGetProperty("atol", out var a) && a.TryGetDouble(out double av)) atol = av;
-        }
-        return (rtol, atol);
-    }
 }

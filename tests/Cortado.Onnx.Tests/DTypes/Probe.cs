@@ -1,5 +1,6 @@
 // A dtype probe: a one-node ONNX model, its feeds and expected outputs, run through the importer and the inference session.
 using Cortado.Graph;
+using Cortado.Graph.Kernels;
 using Onnx;
 
 namespace Cortado.Onnx.Tests.DTypes;
@@ -162,7 +163,7 @@ internal sealed record Probe(string Name, ModelProto Model, Dictionary<string, o
         }
         // A type given by an attribute binds its parameter even when no typed value carries it (SequenceEmpty, windows).
         foreach (var (param, attr) in ProbeRewriter.TypeAttributes(node.OpType))
-            if (!b.ContainsKey(param) && node.Attribute.FirstOrDefault(a => a.Name == attr) is { } at && ProbeValues.FromOnnxCode((int)at.I) is DType ad)
+            if (!b.ContainsKey(param) && node.Attribute.FirstOrDefault(a => a.Name == attr) is { } at && OnnxKernels.TryOnnxType(at.I) is DType ad)
                 b[param] = ad;
         return b;
     }
@@ -172,8 +173,8 @@ internal sealed record Probe(string Name, ModelProto Model, Dictionary<string, o
     {
         var r = new Dictionary<string, DType?>(StringComparer.Ordinal);
         foreach (var v in g.Input.Concat(g.Output).Concat(g.ValueInfo))
-            if (ElementCode(v.Type) is int code) r[v.Name] = ProbeValues.FromOnnxCode(code);
-        foreach (var init in g.Initializer) r[init.Name] = ProbeValues.FromOnnxCode(init.DataType);
+            if (ElementCode(v.Type) is int code) r[v.Name] = OnnxKernels.TryOnnxType(code);
+        foreach (var init in g.Initializer) r[init.Name] = OnnxKernels.TryOnnxType(init.DataType);
         return r;
     }
 

@@ -118,34 +118,7 @@ internal static class ProbeValues
     };
 
     /// <summary>The ONNX TensorProto element type code of a dtype.</summary>
-    public static int OnnxCode(DType t) => t switch
-    {
-        DType.Float32 => 1,
-        DType.UInt8 => 2,
-        DType.Int8 => 3,
-        DType.Int32 => 6,
-        DType.Int64 => 7,
-        DType.Bool => 9,
-        DType.Float16 => 10,
-        DType.Float64 => 11,
-        DType.BFloat16 => 16,
-        _ => throw new ArgumentException($"dtype {t} has no ONNX code"),
-    };
-
-    /// <summary>The dtype of an ONNX element type code, or null for types Cortado does not hold.</summary>
-    public static DType? FromOnnxCode(int code) => code switch
-    {
-        1 => DType.Float32,
-        2 => DType.UInt8,
-        3 => DType.Int8,
-        6 => DType.Int32,
-        7 => DType.Int64,
-        9 => DType.Bool,
-        10 => DType.Float16,
-        11 => DType.Float64,
-        16 => DType.BFloat16,
-        _ => null,
-    };
+    public static int OnnxCode(DType t) => (int)OnnxDataTypes.FromDType(t);
 
     /// <summary>The dtype named as in the schema data ("float32", "int64"), or null for types Cortado does not hold.</summary>
     public static DType? FromName(string name) => All.Cast<DType?>().FirstOrDefault(d => d!.Value.Name() == name);
