@@ -72,6 +72,46 @@ foreach (var op in opts.Ops)
             for (int v = 0; v < variants.Count; v++)
                 Emit("tune", $"\"n\":{n},\"threads\":{threads},\"variant\":\"{variants[v].name}\",\"gflops_median\":{Fmt(MedianOf(results[v]))},\"gflops_max\":{Fmt(results[v].Max())}");
         }
+        else if (op == "tiles")
+        {
+            // The two 512-bit float32 tiles (12×32 and 8×48) on GEMM shapes and ResNet-50's convolutions at batch 1,
+            // alternating call by call so that the machine's drift hits both alike; median ms of each, and which
+            // one the per-shape choice takes.
+            (int M, int N, int K)[] shapes = [(1024, 1024, 1024), (2048, 2048, 2048), (64, 3136, 576), (128, 784, 1152), (256, 196, 2304), (512, 49, 4608)];
+            foreach (var (m, n, k) in shapes)
+            {
+                var a = Random(DType.Float32, m * k);
+                var b = Random(DType.Float32, k * n);
+                var c = Tensor.Empty(DType.Float32, m, n);
+                EmitTiles($"\"gemm\":\"{m}x{n}x{k}\"", GemmKernels.ChooseF32x512(m, n).Wide,
+                          () => backend.Gemm(false, false, m, n, k, 1.0, a, k, 0, b, n, 0, 0.0, c, n, 0, 1), opts.Runs ?? (m >= 2048 ? 5 : 21));
+            }
+            (int C, int H, int O, int K)[] convs = [(64, 56, 64, 3), (256, 56, 64, 1), (64, 56, 256, 1), (128, 28, 128, 3), (512, 28, 128, 1), (256, 14, 256, 3), (1024, 14, 256, 1), (512, 7, 512, 3), (2048, 7, 512, 1)];
+            foreach (var L in convs)
+            {
+                var g = new Conv2dGeometry(1, L.C, L.H, L.H, L.O, L.K, L.K, 1, 1, L.K / 2, L.K / 2, 1, 1, 1);
+                var x = Random(DType.Float32, L.C * L.H * L.H, [1, L.C, L.H, L.H]);
+                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var y = Tensor.Empty(DType.Float32, 1, L.O, g.OutH, g.OutW);
+                EmitTiles($"\"conv\":\"C{L.C} {L.H}x{L.H} O{L.O} k{L.K}\"", GemmKernels.ChooseF32x512(L.O, L.H * L.H).Wide,
+                          () => backend.Conv2d(x, wt, null, y, g), opts.Runs ?? 21);
+            }
+            void EmitTiles(string what, bool chosenWide, Action run, int runs)
+            {
+                var times = new[] { new List<double>(), new List<double>() };
+                for (int i = 0; i < runs; i++)
+                    for (int v = 0; v < 2; v++)
+                    {
+                        GemmKernels.ForceWideTile = v == 1;
+                        if (i == 0) run();
+                        long start = Stopwatch.GetTimestamp();
+                        run();
+                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    }
+                GemmKernels.ForceWideTile = null;
+                Emit("tiles", $"{what},\"threads\":{threads},\"ms_12x32\":{Fmt(MedianOf(times[0]) * 1e3)},\"ms_8x48\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup_8x48\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"chosen\":\"{(chosenWide ? "8x48" : "12x32")}\"");
+            }
+        }
         else if (op == "kernel64")
         {
             // The 512-bit float64 micro-kernel alone on L1-resident panels (kc 128).

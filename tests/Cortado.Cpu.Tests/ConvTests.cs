@@ -233,6 +233,48 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void TheTwoFloat32TilesGiveTheSameBits()
+    {
+        // The 512-bit float32 GEMM picks its 12×32 or 8×48 tile per shape; the convolution's panel sources (forward
+        // and transposed) pack for either width, and outputs and both gradients keep their bits: both algorithms,
+        // every path case, 1 and 2 threads.
+        if (!Gemm.GemmKernels.IsWidthSupported(512)) return; // this machine lacks AVX-512; nothing to run
+        int saved = CortadoThreads.Count;
+        try
+        {
+            Gemm.GemmKernels.ForceWidth = 512;
+            foreach (int threads in new[] { 1, 2 })
+            {
+                CortadoThreads.Count = threads;
+                foreach (var (g, withBias) in PathCases())
+                {
+                    var (x, w, bias, dy) = Inputs(g, withBias);
+                    foreach (var algorithm in new[] { ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit })
+                    {
+                        (double[] y, double[] dx, double[] dw) With(bool wide)
+                        {
+                            Gemm.GemmKernels.ForceWideTile = wide;
+                            return WithAlgorithm(algorithm, () => RunAll(g, DType.Float32, x, w, bias, dy));
+                        }
+                        var a = With(false);
+                        var b = With(true);
+                        string what = $"{g} {algorithm} threads {threads}: 8×48 tile against 12×32";
+                        BitEqual(what + " forward", a.y, b.y);
+                        BitEqual(what + " input gradient", a.dx, b.dx);
+                        BitEqual(what + " weight gradient", a.dw, b.dw);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Gemm.GemmKernels.ForceWidth = null;
+            Gemm.GemmKernels.ForceWideTile = null;
+            CortadoThreads.Count = saved;
+        }
+    }
+
+    [Fact]
     public void ImplicitWeightGradientGivesTheBitsOfStoredColumns()
     {
         // The weight gradient's transposed column panels, packed from x block by block, hold the values the stored

@@ -277,6 +277,72 @@ public sealed class GemmTests
         }
     }
 
+    public static TheoryData<bool> Float32Tiles => new() { false, true };
+
+    [Theory]
+    [MemberData(nameof(Float32Tiles))]
+    public void EachFloat32TileMatchesTheReference(bool wide)
+    {
+        // The 512-bit float32 kernel has two tiles (12×32 and 8×48), chosen per shape; each one forced must match the
+        // float64 reference on every transpose, odd and tile-sized shapes, padded strides, alpha and beta, and NaN in C.
+        if (!GemmKernels.IsWidthSupported(512)) return; // this machine lacks AVX-512; nothing to run
+        var savedWidth = GemmKernels.ForceWidth;
+        try
+        {
+            GemmKernels.ForceWidth = 512;
+            GemmKernels.ForceWideTile = wide;
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    foreach (var (m, n, k) in new[] { (1, 1, 1), (3, 17, 255), (17, 255, 3), (8, 48, 9), (255, 97, 300), (16, 1023, 17) })
+                        Check(Problem.Make(ta, tb, m, n, k, pad: 3, alpha: 1.5, beta: -0.5), seed: m + n + k + (wide ? 1 : 0));
+            Check(Problem.Make(false, false, 26, 50, 30), seed: 5, prepareC: c => Array.Fill(c, double.NaN));
+        }
+        finally
+        {
+            GemmKernels.ForceWidth = savedWidth;
+            GemmKernels.ForceWideTile = null;
+        }
+    }
+
+    [Fact]
+    public void TheTwoFloat32TilesGiveTheSameBits()
+    {
+        // Every element is one chain of FMAs in K order in either tile, so switching tiles per shape changes no bit:
+        // partial row and column panels of both, K in one and several blocks, A read in place, the swapped narrow
+        // product, transposes, alpha and beta, 1 and 2 threads.
+        if (!GemmKernels.IsWidthSupported(512)) return; // this machine lacks AVX-512; nothing to run
+        var savedWidth = GemmKernels.ForceWidth;
+        int savedThreads = CortadoThreads.Count;
+        try
+        {
+            GemmKernels.ForceWidth = 512;
+            foreach (int threads in new[] { 1, 2 })
+            {
+                CortadoThreads.Count = threads;
+                foreach (var (m, n, k) in new[] { (64, 3136, 70), (30, 50, 600), (100, 3, 40), (13, 96, 257), (200, 700, 300), (1, 90, 33) })
+                    foreach (bool ta in new[] { false, true })
+                        foreach (bool tb in new[] { false, true })
+                        {
+                            var p = Problem.Make(ta, tb, m, n, k, pad: 1, alpha: 0.7, beta: 1.3);
+                            var a = RandomArray(p.Len(p.RowsA, p.ColsA, p.Lda, p.StrideA), m);
+                            var b = RandomArray(p.Len(p.RowsB, p.ColsB, p.Ldb, p.StrideB), n);
+                            var c = RandomArray(p.Len(p.M, p.N, p.Ldc, p.StrideC), k);
+                            GemmKernels.ForceWideTile = false;
+                            var narrow = Run32(p, a, b, c).Select(v => (double)v).ToArray();
+                            GemmKernels.ForceWideTile = true;
+                            var wide = Run32(p, a, b, c).Select(v => (double)v).ToArray();
+                            BitEqual($"{p} threads {threads}: 8×48 tile against 12×32", narrow, wide);
+                        }
+            }
+        }
+        finally
+        {
+            GemmKernels.ForceWidth = savedWidth;
+            GemmKernels.ForceWideTile = null;
+            CortadoThreads.Count = savedThreads;
+        }
+    }
+
     [Fact]
     public void ScalarWidthIsAlwaysAvailable() => Assert.True(GemmKernels.IsWidthSupported(0));
 
