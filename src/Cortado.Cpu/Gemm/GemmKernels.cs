@@ -158,9 +158,8 @@ internal static class GemmKernels
     /// The 512-bit float32 tile and orientation for an m×n product: the one that computes the fewest zero-padded
     /// multiply-adds. The 8×48 tile fits channel counts that are multiples of 8 (64 rows take 8 full panels against
     /// 5⅓ of 12) and needs fewer loads per FMA; the 12×32 tile fits narrow products (7×7 or 14×14 images) better.
-    /// Per multiply-add computed, padding included, the 8×48 tile ran 1–17 % faster (`Cortado.Bench.Gemm --op tiles`),
-    /// but split less evenly over two threads where few of its wider column panels exist (14×14 images), so it is
-    /// taken unless it computes more than 3 % more padded multiply-adds than the 12×32 tile.
+    /// On equal padding the two ran within a few per cent of each other (`Cortado.Bench.Gemm --op tiles`: square
+    /// products, 14×14 images), so a tie keeps the 12×32 tile.
     /// </summary>
     internal static (bool Wide, bool Swap) ChooseF32x512(int m, int n)
     {
@@ -169,7 +168,7 @@ internal static class GemmKernels
         if (force >= 0) return force == 1 ? (true, swapWide) : (false, swapNarrow);
         long narrow = swapNarrow ? SwappedCost(m, n, F32x512.MR, F32x512.NR) : NormalCost(m, n, F32x512.MR, F32x512.NR);
         long wide = swapWide ? SwappedCost(m, n, F32x512Wide.MR, F32x512Wide.NR) : NormalCost(m, n, F32x512Wide.MR, F32x512Wide.NR);
-        return wide * 33 <= narrow * 34 ? (true, swapWide) : (false, swapNarrow);
+        return wide < narrow ? (true, swapWide) : (false, swapNarrow);
     }
 
     private static int RoundUp(int x, int q) => (x + q - 1) / q * q;
@@ -225,7 +224,7 @@ internal static class GemmKernels
     {
         int force = s_forceWide;
         if (force >= 0) return force == 1;
-        return NormalCost(m, n, F32x512Wide.MR, F32x512Wide.NR) * 33 <= NormalCost(m, n, F32x512.MR, F32x512.NR) * 34;
+        return NormalCost(m, n, F32x512Wide.MR, F32x512Wide.NR) < NormalCost(m, n, F32x512.MR, F32x512.NR);
     }
 
     // The one-row path reproduces micro-kernels that sum with fused multiply-adds (the 512- and 256-bit ones); the
