@@ -233,6 +233,40 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void GatheredPanelsGiveTheSameBits()
+    {
+        // Float32 panels of narrow images are packed with masked gathers instead of row runs; every path case (strides,
+        // dilation, padding, groups, several samples per GEMM), each vector width and both thread counts give the
+        // bits of the runs.
+        var cases = PathCases();
+        cases.Add((G(3, 5, 6, 5, 20, 3, 3, 1, 1, 2, 2, 1, 1, 1), true));   // padding wider than the image's rows
+        cases.Add((G(2, 4, 9, 9, 7, 3, 3, 2, 2, 1, 1, 2, 2, 1), false));  // stride 2 with dilation 2
+        int saved = Im2ColPanels<float>.GatherBelowWidth;
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                foreach (var (g, withBias) in cases)
+                {
+                    if (Gemm.GemmKernels.WouldSwap<float>(g.OutC / g.Groups, g.OutH * g.OutW)) continue;
+                    var (x, w, bias, dy) = Inputs(g, withBias);
+                    double[] Forward(int gatherBelow)
+                    {
+                        Im2ColPanels<float>.GatherBelowWidth = gatherBelow;
+                        return WithAlgorithm(ConvAlgorithm.Implicit, () => RunAll(g, DType.Float32, x, w, bias, dy)).y;
+                    }
+                    BitEqual($"{g} width {width?.ToString() ?? "auto"} threads {threads}: gathered panels against runs",
+                             Forward(0), Forward(int.MaxValue));
+                }
+            });
+        }
+        finally
+        {
+            Im2ColPanels<float>.GatherBelowWidth = saved;
+        }
+    }
+
+    [Fact]
     public void TheTwoFloat32TilesGiveTheSameBits()
     {
         // The 512-bit float32 GEMM picks its 12×32 or 8×48 tile per shape; the convolution's panel sources (forward
