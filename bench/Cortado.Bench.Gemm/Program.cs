@@ -114,8 +114,9 @@ foreach (var op in opts.Ops)
         }
         else if (op == "gather")
         {
-            // Implicit-GEMM forward panels packed from row runs against AVX2 gathers (Im2ColPanels.GatherBelowWidth),
-            // alternating call by call; float32, training (batch 16, 64) and inference (batch 1) shapes.
+            // Implicit-GEMM panels (forward, and the weight gradient's transposed ones) packed from row runs against AVX2
+            // gathers (Im2ColPanels.GatherBelowWidth), alternating call by call; float32, training (batch 16, 64) and
+            // inference (batch 1) shapes.
             (int N, int C, int H, int O, int K, int P)[] layers =
             [
                 (16, 64, 16, 64, 3, 1), (16, 128, 8, 128, 3, 1), (16, 256, 4, 256, 3, 1), (16, 512, 2, 512, 3, 1),
@@ -129,19 +130,23 @@ foreach (var op in opts.Ops)
                 var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
                 var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
                 var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
-                var times = new[] { new List<double>(), new List<double>() };
-                for (int i = 0; i < (opts.Runs ?? 21); i++)
-                    for (int v = 0; v < 2; v++)
-                    {
-                        Cortado.Cpu.Conv.Im2ColPanels<float>.GatherBelowWidth = v == 0 ? 0 : int.MaxValue;
-                        if (i == 0) backend.Conv2d(x, wt, null, y, g);
-                        long start = Stopwatch.GetTimestamp();
-                        backend.Conv2d(x, wt, null, y, g);
-                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-                    }
-                Cortado.Cpu.Conv.Im2ColPanels<float>.GatherBelowWidth = saved;
+                var dw = Tensor.Empty(DType.Float32, L.O, L.C, L.K, L.K);
                 string shape = $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} p{L.P}\",\"threads\":{threads}";
-                Emit("conv2d_gather", $"{shape},\"runs_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gather_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+                foreach (var (pass, run) in new (string, Action)[] { ("forward", () => backend.Conv2d(x, wt, null, y, g)), ("weight_gradient", () => backend.Conv2dBackwardWeight(x, y, dw, g)) })
+                {
+                    var times = new[] { new List<double>(), new List<double>() };
+                    for (int i = 0; i < (opts.Runs ?? 21); i++)
+                        for (int v = 0; v < 2; v++)
+                        {
+                            Cortado.Cpu.Conv.Im2ColPanels<float>.GatherBelowWidth = v == 0 ? 0 : int.MaxValue;
+                            if (i == 0) run();
+                            long start = Stopwatch.GetTimestamp();
+                            run();
+                            times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                        }
+                    Cortado.Cpu.Conv.Im2ColPanels<float>.GatherBelowWidth = saved;
+                    Emit("conv2d_gather", $"{shape},\"pass\":\"{pass}\",\"runs_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gather_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+                }
             }
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Auto;
         }

@@ -235,9 +235,9 @@ public sealed class ConvTests
     [Fact]
     public void GatheredPanelsGiveTheSameBits()
     {
-        // Float32 panels of narrow images are packed with masked gathers instead of row runs; every path case (strides,
-        // dilation, padding, groups, several samples per GEMM), each vector width and both thread counts give the
-        // bits of the runs.
+        // Float32 panels of narrow images, forward and transposed (weight gradient), are packed with masked gathers
+        // instead of row runs; every path case (strides, dilation, padding, groups, several samples per GEMM), each
+        // vector width and both thread counts give the bits of the runs.
         var cases = PathCases();
         cases.Add((G(3, 5, 6, 5, 20, 3, 3, 1, 1, 2, 2, 1, 1, 1), true));   // padding wider than the image's rows
         cases.Add((G(2, 4, 9, 9, 7, 3, 3, 2, 2, 1, 1, 2, 2, 1), false));  // stride 2 with dilation 2
@@ -255,14 +255,23 @@ public sealed class ConvTests
                         Im2ColPanels<float>.GatherBelowWidth = gatherBelow;
                         return WithAlgorithm(ConvAlgorithm.Implicit, () => RunAll(g, DType.Float32, x, w, bias, dy)).y;
                     }
-                    BitEqual($"{g} width {width?.ToString() ?? "auto"} threads {threads}: gathered panels against runs",
-                             Forward(0), Forward(int.MaxValue));
+                    double[] WeightGrad(int gatherBelow)
+                    {
+                        Im2ColPanels<float>.GatherBelowWidth = gatherBelow;
+                        var dw = T(Enumerable.Repeat(double.NaN, w.Length).ToArray(), DType.Float32, WShape(g));
+                        CpuBackend.Instance.Conv2dBackwardWeight(T(x, DType.Float32, XShape(g)), T(dy, DType.Float32, YShape(g)), dw, g);
+                        return D(dw);
+                    }
+                    string what = $"{g} width {width?.ToString() ?? "auto"} threads {threads}: gathered panels against runs";
+                    BitEqual(what + ", forward", Forward(0), Forward(int.MaxValue));
+                    BitEqual(what + ", weight gradient", WeightGrad(0), WeightGrad(int.MaxValue));
                 }
             });
         }
         finally
         {
             Im2ColPanels<float>.GatherBelowWidth = saved;
+            ConvDriver<float>.ImplicitWeightGradient = true;
         }
     }
 

@@ -96,8 +96,7 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
     public override void Pack(int p0, int kc, int j0, int cols, T* dst, int nr)
     {
         ref readonly var g = ref _shape.Geometry;
-        if (typeof(T) == typeof(float) && g.OutW < GatherBelowWidth && nr % 8 == 0 && g.KH * g.KW <= MaxGatherTaps
-            && Avx2.IsSupported && VectorPaths.Enabled && PackGather(p0, kc, j0, cols, (float*)dst, nr))
+        if (g.KH * g.KW <= MaxGatherTaps && Gathers(nr) && PackGather(p0, kc, j0, cols, (float*)dst, nr))
             return;
         int khkw = g.KH * g.KW;
         // The panel's columns as runs along one output row of one sample.
@@ -180,6 +179,69 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
             {
                 tap = 0;
                 c++;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Whether float32 panels of this geometry, <paramref name="nr"/> columns wide, are packed with gathers (see
+    /// <see cref="GatherBelowWidth"/>).
+    /// </summary>
+    internal bool Gathers(int nr) =>
+        typeof(T) == typeof(float) && _shape.Geometry.OutW < GatherBelowWidth && nr % 8 == 0 && Avx2.IsSupported && VectorPaths.Enabled;
+
+    /// <summary>
+    /// The transposed panel (<see cref="Im2ColPanelsT{T}"/>): step p is pixel p0 + p, column j is column-matrix row
+    /// j0 + j (c, kh, kw). Per column the channel and tap offsets are computed once, per step the pixel's; each 8
+    /// columns are one masked gather. Returns false (nothing written) when an offset would not fit in 32 bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal bool PackTransposedGather(int p0, int kc, int j0, int cols, float* dst, int nr)
+    {
+        ref readonly var g = ref _shape.Geometry;
+        int taps = g.KH * g.KW, groups = nr / 8, ohw = g.OutH * g.OutW;
+        long lastSample = (p0 + kc - 1) / ohw;
+        if (lastSample * _sampleStride + (long)g.C * g.H * g.W >= int.MaxValue) return false;
+        nint hw = (nint)g.H * g.W;
+        int* colOff = stackalloc int[nr];
+        int* colH = stackalloc int[nr];
+        int* colW = stackalloc int[nr];
+        for (int j = 0; j < nr; j++)
+        {
+            int r = j0 + j, c = r / taps, tap = r - c * taps, kh = tap / g.KW, kw = tap - kh * g.KW;
+            colH[j] = j < cols ? kh * g.DilationH : int.MinValue / 2; // past the panel's edge: no row is inside
+            colW[j] = kw * g.DilationW;
+            colOff[j] = j < cols ? (int)(c * hw) + colH[j] * g.W + colW[j] : 0;
+        }
+        var vh = Vector256.Create(g.H);
+        var vw = Vector256.Create(g.W);
+        var none = Vector256.Create(-1);
+        float* x = (float*)_x;
+        int q = p0, sIdx = q / ohw, pix = q - sIdx * ohw, oh = pix / g.OutW, ow = pix - oh * g.OutW;
+        for (int p = 0; p < kc; p++)
+        {
+            int ihb = oh * g.StrideH - g.PadH, iwb = ow * g.StrideW - g.PadW;
+            var pixH = Vector256.Create(ihb);
+            var pixW = Vector256.Create(iwb);
+            var pixOff = Vector256.Create((int)(sIdx * _sampleStride) + ihb * g.W + iwb);
+            float* d = dst + (nint)p * nr;
+            for (int grp = 0; grp < groups; grp++)
+            {
+                var ih = Vector256.Load(colH + grp * 8) + pixH;
+                var iw = Vector256.Load(colW + grp * 8) + pixW;
+                var inside = Vector256.GreaterThan(ih, none) & Vector256.LessThan(ih, vh) & Vector256.GreaterThan(iw, none) & Vector256.LessThan(iw, vw);
+                var index = inside & (Vector256.Load(colOff + grp * 8) + pixOff);
+                Avx2.GatherMaskVector256(Vector256<float>.Zero, x, index, inside.AsSingle(), 4).Store(d + grp * 8);
+            }
+            if (++ow == g.OutW)
+            {
+                ow = 0;
+                if (++oh == g.OutH)
+                {
+                    oh = 0;
+                    sIdx++;
+                }
             }
         }
         return true;

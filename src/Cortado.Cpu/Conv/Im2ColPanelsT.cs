@@ -31,6 +31,8 @@ internal sealed unsafe class Im2ColPanelsT<T> : PanelSource<T> where T : unmanag
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Pack(int p0, int kc, int j0, int cols, T* dst, int nr)
     {
+        // Narrow images: each step's columns gathered straight from x (the same values).
+        if (_rows.Gathers(nr) && _rows.PackTransposedGather(p0, kc, j0, cols, (float*)dst, nr)) return;
         // The block: `cols` rows of kc pixels each, unfolded as im2col would, then transposed into the panel.
         T* block = (T*)GemmScratch.Block.Get((nuint)((long)cols * kc * sizeof(T)));
         int* store = stackalloc int[4 * kc];
