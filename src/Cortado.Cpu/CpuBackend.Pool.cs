@@ -1,5 +1,8 @@
 // Pooling kernels: max and average pooling, forward and backward.
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Cortado.Backends;
 using Cortado.Cpu.Kernels;
 
@@ -190,6 +193,7 @@ public sealed partial class CpuBackend
     private static void MaxPool2x2Plane<T>(ReadOnlySpan<T> x, Span<T> y, Span<long> idx, int w, int oh_, int ow_)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        bool vectors = typeof(T) == typeof(float) && Avx2.IsSupported && VectorPaths.Enabled;
         for (int oh = 0; oh < oh_; oh++)
         {
             int r0 = 2 * oh * w, r1 = r0 + w;
@@ -197,7 +201,9 @@ public sealed partial class CpuBackend
             var bottom = x.Slice(r1, 2 * ow_);
             var yr = y.Slice(oh * ow_, ow_);
             var ir = idx.Slice(oh * ow_, ow_);
-            for (int ow = 0; ow < ow_; ow++)
+            int start = vectors ? MaxPool2x2RowVector(MemoryMarshal.Cast<T, float>(top), MemoryMarshal.Cast<T, float>(bottom),
+                                                      MemoryMarshal.Cast<T, float>(yr), ir, r0, w) : 0;
+            for (int ow = start; ow < ow_; ow++)
             {
                 int c = 2 * ow;
                 T best = top[c];
@@ -212,6 +218,52 @@ public sealed partial class CpuBackend
                 yr[ow] = best;
                 ir[ow] = at;
             }
+        }
+    }
+
+    // Eight windows at a time of one output row of MaxPool2x2Plane, branch-free: each later tap replaces the best so
+    // far when it is greater or NaN, exactly as the scalar loop decides, and the index follows the tap taken (top row
+    // starts at r0, bottom row at r0 + w). Returns the number of outputs done.
+    private static unsafe int MaxPool2x2RowVector(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, Span<float> y, Span<long> idx, int r0, int w)
+    {
+        int n = y.Length, ow = 0;
+        fixed (float* t = top, b = bottom, yp = y)
+        fixed (long* ip = idx)
+        {
+            var lane = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            var one = Vector256.Create(1);
+            var down = Vector256.Create(w);
+            for (; ow + 8 <= n; ow += 8)
+            {
+                Deinterleave8(t + 2 * ow, out var te, out var to);
+                Deinterleave8(b + 2 * ow, out var be, out var bo);
+                var best = te;
+                var off = Vector256<int>.Zero;
+                Take(ref best, ref off, to, one);
+                Take(ref best, ref off, be, down);
+                Take(ref best, ref off, bo, down + one);
+                best.Store(yp + ow);
+                var at = Vector256.Create(r0 + 2 * ow) + lane + off;
+                Avx2.ConvertToVector256Int64(at.GetLower()).Store(ip + ow);
+                Avx2.ConvertToVector256Int64(at.GetUpper()).Store(ip + ow + 4);
+            }
+        }
+        return ow;
+
+        static void Take(ref Vector256<float> best, ref Vector256<int> off, Vector256<float> v, Vector256<int> at)
+        {
+            var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+            best = Vector256.ConditionalSelect(take, v, best);
+            off = Vector256.ConditionalSelect(take.AsInt32(), at, off);
+        }
+
+        // evens = src[0, 2, …, 14], odds = src[1, 3, …, 15].
+        static void Deinterleave8(float* src, out Vector256<float> evens, out Vector256<float> odds)
+        {
+            var v0 = Avx.LoadVector256(src);
+            var v1 = Avx.LoadVector256(src + 8);
+            evens = Avx2.Permute4x64(Avx.Shuffle(v0, v1, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+            odds = Avx2.Permute4x64(Avx.Shuffle(v0, v1, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
         }
     }
 

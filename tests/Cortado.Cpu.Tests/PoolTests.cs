@@ -246,4 +246,44 @@ public class MaxPoolWithoutIndicesTests
             Kernels.VectorPaths.Enabled = saved;
         }
     }
+
+    [Fact]
+    public void TwoByTwoWindowsWithIndicesGiveTheScalarBits()
+    {
+        // Whole 2×2 windows at stride 2 (LeNet's pooling) take eight windows per vector step when indices are kept; the
+        // outputs and the indices must be the scalar loop's: ties (the first tap wins), NaN (the last NaN wins), signed
+        // zeros and infinities, rows of 8 windows and more with scalar tails, and odd input sizes.
+        bool saved = Kernels.VectorPaths.Enabled;
+        try
+        {
+            foreach (var g in new[] { PoolTests.Geo(2, 3, 28, 28, 2, 2, 2, 2, 0, 0), PoolTests.Geo(1, 4, 10, 10, 2, 2, 2, 2, 0, 0),
+                                      PoolTests.Geo(1, 2, 9, 37, 2, 2, 2, 2, 0, 0), PoolTests.Geo(1, 1, 4, 70, 2, 2, 2, 2, 0, 0) })
+            {
+                int n = g.N * g.C * g.H * g.W;
+                var special = new[] { double.NaN, 0.0, -0.0, double.NegativeInfinity, double.PositiveInfinity };
+                var xs = Ints(n, -2, 2, 11).Select((v, i) => i % 7 == 3 ? special[i / 7 % 5] : Quantize(DType.Float32, v)).ToArray();
+                (double[] y, long[] idx) Run(bool vectors)
+                {
+                    Kernels.VectorPaths.Enabled = vectors;
+                    var y = Tensor.Empty(DType.Float32, g.N, g.C, g.OutH, g.OutW);
+                    var idx = Tensor.Empty(DType.Int64, g.N, g.C, g.OutH, g.OutW);
+                    CpuBackend.Instance.MaxPool2d(Make(DType.Float32, [g.N, g.C, g.H, g.W], xs), y, idx, g);
+                    return (Read(y), idx.ToArray<long>());
+                }
+                var (vy, vi) = Run(true);
+                var (sy, si) = Run(false);
+                var (ry, ri) = PoolTests.RefMax(xs, g);
+                for (int i = 0; i < vy.Length; i++)
+                {
+                    Assert.True(BitConverter.DoubleToInt64Bits(sy[i]) == BitConverter.DoubleToInt64Bits(vy[i]), $"{g}: output {i} is {vy[i]:R} with vectors, {sy[i]:R} without");
+                    Assert.True(si[i] == vi[i], $"{g}: index {i} is {vi[i]} with vectors, {si[i]} without");
+                    Assert.True(BitConverter.DoubleToInt64Bits(ry[i]) == BitConverter.DoubleToInt64Bits(vy[i]), $"{g}: output {i} is {vy[i]:R}, reference {ry[i]:R}");
+                }
+            }
+        }
+        finally
+        {
+            Kernels.VectorPaths.Enabled = saved;
+        }
+    }
 }
