@@ -150,6 +150,32 @@ foreach (var op in opts.Ops)
             }
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Auto;
         }
+        else if (op == "wgrad")
+        {
+            // LeNet's weight gradients (batch 64) with threads inside one item: stored columns against gathered
+            // implicit panels (ConvDriver.GatheredPanelsAnyWidth), alternating call by call.
+            (int N, int C, int H, int O, int K, int P)[] layers = [(64, 1, 28, 6, 5, 2), (64, 6, 14, 16, 5, 0), (16, 3, 64, 64, 7, 3)];
+            foreach (var L in layers)
+            {
+                int s = L.K == 7 ? 2 : 1;
+                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, s, s, L.P, L.P, 1, 1, 1);
+                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
+                var dy = Random(DType.Float32, L.N * L.O * g.OutH * g.OutW, [L.N, L.O, g.OutH, g.OutW]);
+                var dw = Tensor.Empty(DType.Float32, L.O, L.C, L.K, L.K);
+                var times = new[] { new List<double>(), new List<double>() };
+                for (int i = 0; i < (opts.Runs ?? 21); i++)
+                    for (int v = 0; v < 2; v++)
+                    {
+                        Cortado.Cpu.Conv.ConvDriver<float>.GatheredPanelsAnyWidth = v == 1;
+                        if (i == 0) backend.Conv2dBackwardWeight(x, dy, dw, g);
+                        long start = Stopwatch.GetTimestamp();
+                        backend.Conv2dBackwardWeight(x, dy, dw, g);
+                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    }
+                Cortado.Cpu.Conv.ConvDriver<float>.GatheredPanelsAnyWidth = true;
+                Emit("conv2d_weight_gradient", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{s} p{L.P}\",\"threads\":{threads},\"stored_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+            }
+        }
         else if (op == "kernel64")
         {
             // The 512-bit float64 micro-kernel alone on L1-resident panels (kc 128).

@@ -254,6 +254,12 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
     /// </summary>
     internal static bool ImplicitWeightGradient = true;
 
+    /// <summary>
+    /// Whether a narrow dW packs implicitly with threads inside its item too when its panels are gathered (cheap enough
+    /// for the GEMM's pack phase, where the row runs were not). Benchmarks switch it; the bits are the same.
+    /// </summary>
+    internal static bool GatheredPanelsAnyWidth = true;
+
     /// <summary>Fewest dW columns (input channels × taps) for which an item with threads inside packs implicitly.</summary>
     private const int ImplicitMinRows = 256;
 
@@ -364,7 +370,8 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             nint ldMax = (nint)spc * ohw;
             // Packing panels from x runs inside the GEMM's pack phase, whose items are groups of panels: with threads
             // working inside this item and few panels (a narrow dW), the stored columns' parallel unfolding wins.
-            bool implicitPanels = ImplicitWeightGradient && (!inner || CortadoThreads.Count == 1 || rows >= ImplicitMinRows);
+            bool implicitPanels = ImplicitWeightGradient && (!inner || CortadoThreads.Count == 1 || rows >= ImplicitMinRows
+                                                             || GatheredPanelsAnyWidth && Im2ColPanels<T>.GathersFor(g, GemmKernels.PanelWidth<T>(ocg, rows)));
             T* cols = pointwise && spc == 1 || implicitPanels ? null : (T*)GemmScratch.Cols.Get((nuint)((long)rows * ldMax * sizeof(T)));
             T* stage = spc == 1 ? null : (T*)GemmScratch.Stage.Get((nuint)((long)ocg * ldMax * sizeof(T)));
             for (int ch = 0; ch < chunks; ch++)

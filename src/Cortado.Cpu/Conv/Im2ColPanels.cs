@@ -188,8 +188,11 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
     /// Whether float32 panels of this geometry, <paramref name="nr"/> columns wide, are packed with gathers (see
     /// <see cref="GatherBelowWidth"/>).
     /// </summary>
-    internal bool Gathers(int nr) =>
-        typeof(T) == typeof(float) && _shape.Geometry.OutW < GatherBelowWidth && nr % 8 == 0 && Avx2.IsSupported && VectorPaths.Enabled;
+    internal bool Gathers(int nr) => GathersFor(_shape.Geometry, nr);
+
+    /// <summary>Whether float32 panels of <paramref name="g"/>, <paramref name="nr"/> columns wide, are gathered.</summary>
+    internal static bool GathersFor(in Conv2dGeometry g, int nr) =>
+        typeof(T) == typeof(float) && g.OutW < GatherBelowWidth && nr % 8 == 0 && Avx2.IsSupported && VectorPaths.Enabled;
 
     /// <summary>
     /// The transposed panel (<see cref="Im2ColPanelsT{T}"/>): step p is pixel p0 + p, column j is column-matrix row
