@@ -221,34 +221,72 @@ public sealed partial class CpuBackend
         }
     }
 
-    // Eight windows at a time of one output row of MaxPool2x2Plane, branch-free: each later tap replaces the best so
-    // far when it is greater or NaN, exactly as the scalar loop decides, and the index follows the tap taken (top row
-    // starts at r0, bottom row at r0 + w). Returns the number of outputs done.
+    // One output row of MaxPool2x2Plane in vector blocks of 8 windows (or 4 for rows of 4 to 7), branch-free: each later
+    // tap replaces the best so far when it is greater or NaN, exactly as the scalar loop decides, and the index follows
+    // the tap taken (top row starts at r0, bottom row at r0 + w). A row that is not a whole number of blocks ends with
+    // a block moved back to overlap the one before it (its windows get the same values again). Returns the outputs
+    // done: all of the row, or 0 for rows under 4 windows.
     private static unsafe int MaxPool2x2RowVector(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, Span<float> y, Span<long> idx, int r0, int w)
     {
-        int n = y.Length, ow = 0;
+        int n = y.Length;
+        if (n < 4) return 0;
         fixed (float* t = top, b = bottom, yp = y)
         fixed (long* ip = idx)
         {
-            var lane = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-            var one = Vector256.Create(1);
-            var down = Vector256.Create(w);
-            for (; ow + 8 <= n; ow += 8)
+            if (n >= 8)
             {
-                Deinterleave8(t + 2 * ow, out var te, out var to);
-                Deinterleave8(b + 2 * ow, out var be, out var bo);
-                var best = te;
-                var off = Vector256<int>.Zero;
-                Take(ref best, ref off, to, one);
-                Take(ref best, ref off, be, down);
-                Take(ref best, ref off, bo, down + one);
-                best.Store(yp + ow);
-                var at = Vector256.Create(r0 + 2 * ow) + lane + off;
-                Avx2.ConvertToVector256Int64(at.GetLower()).Store(ip + ow);
-                Avx2.ConvertToVector256Int64(at.GetUpper()).Store(ip + ow + 4);
+                int ow = 0;
+                for (; ow + 8 <= n; ow += 8) Block8(t, b, yp, ip, r0, w, ow);
+                if (ow < n) Block8(t, b, yp, ip, r0, w, n - 8);
+            }
+            else
+            {
+                Block4(t, b, yp, ip, r0, w, 0);
+                if (n > 4) Block4(t, b, yp, ip, r0, w, n - 4);
             }
         }
-        return ow;
+        return n;
+
+        static void Block8(float* t, float* b, float* yp, long* ip, int r0, int w, int ow)
+        {
+            // evens = src[0, 2, …, 14], odds = src[1, 3, …, 15] of the 16 inputs under the 8 windows.
+            var t0 = Avx.LoadVector256(t + 2 * ow);
+            var t1 = Avx.LoadVector256(t + 2 * ow + 8);
+            var b0 = Avx.LoadVector256(b + 2 * ow);
+            var b1 = Avx.LoadVector256(b + 2 * ow + 8);
+            var te = Avx2.Permute4x64(Avx.Shuffle(t0, t1, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+            var to = Avx2.Permute4x64(Avx.Shuffle(t0, t1, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+            var be = Avx2.Permute4x64(Avx.Shuffle(b0, b1, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+            var bo = Avx2.Permute4x64(Avx.Shuffle(b0, b1, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+            var best = te;
+            var off = Vector256<int>.Zero;
+            var one = Vector256.Create(1);
+            var down = Vector256.Create(w);
+            Take(ref best, ref off, to, one);
+            Take(ref best, ref off, be, down);
+            Take(ref best, ref off, bo, down + one);
+            best.Store(yp + ow);
+            var at = Vector256.Create(r0 + 2 * ow) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14) + off;
+            Avx2.ConvertToVector256Int64(at.GetLower()).Store(ip + ow);
+            Avx2.ConvertToVector256Int64(at.GetUpper()).Store(ip + ow + 4);
+        }
+
+        static void Block4(float* t, float* b, float* yp, long* ip, int r0, int w, int ow)
+        {
+            var t0 = Sse.LoadVector128(t + 2 * ow);
+            var t1 = Sse.LoadVector128(t + 2 * ow + 4);
+            var b0 = Sse.LoadVector128(b + 2 * ow);
+            var b1 = Sse.LoadVector128(b + 2 * ow + 4);
+            var best = Sse.Shuffle(t0, t1, 0b10_00_10_00);
+            var off = Vector128<int>.Zero;
+            var one = Vector128.Create(1);
+            var down = Vector128.Create(w);
+            Take4(ref best, ref off, Sse.Shuffle(t0, t1, 0b11_01_11_01), one);
+            Take4(ref best, ref off, Sse.Shuffle(b0, b1, 0b10_00_10_00), down);
+            Take4(ref best, ref off, Sse.Shuffle(b0, b1, 0b11_01_11_01), down + one);
+            best.Store(yp + ow);
+            Avx2.ConvertToVector256Int64(Vector128.Create(r0 + 2 * ow) + Vector128.Create(0, 2, 4, 6) + off).Store(ip + ow);
+        }
 
         static void Take(ref Vector256<float> best, ref Vector256<int> off, Vector256<float> v, Vector256<int> at)
         {
@@ -257,13 +295,11 @@ public sealed partial class CpuBackend
             off = Vector256.ConditionalSelect(take.AsInt32(), at, off);
         }
 
-        // evens = src[0, 2, …, 14], odds = src[1, 3, …, 15].
-        static void Deinterleave8(float* src, out Vector256<float> evens, out Vector256<float> odds)
+        static void Take4(ref Vector128<float> best, ref Vector128<int> off, Vector128<float> v, Vector128<int> at)
         {
-            var v0 = Avx.LoadVector256(src);
-            var v1 = Avx.LoadVector256(src + 8);
-            evens = Avx2.Permute4x64(Avx.Shuffle(v0, v1, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
-            odds = Avx2.Permute4x64(Avx.Shuffle(v0, v1, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+            var take = Vector128.GreaterThan(v, best) | ~Vector128.Equals(v, v);
+            best = Vector128.ConditionalSelect(take, v, best);
+            off = Vector128.ConditionalSelect(take.AsInt32(), at, off);
         }
     }
 

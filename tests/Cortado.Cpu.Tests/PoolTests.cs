@@ -250,14 +250,17 @@ public class MaxPoolWithoutIndicesTests
     [Fact]
     public void TwoByTwoWindowsWithIndicesGiveTheScalarBits()
     {
-        // Whole 2×2 windows at stride 2 (LeNet's pooling) take eight windows per vector step when indices are kept; the
-        // outputs and the indices must be the scalar loop's: ties (the first tap wins), NaN (the last NaN wins), signed
-        // zeros and infinities, rows of 8 windows and more with scalar tails, and odd input sizes.
+        // Whole 2×2 windows at stride 2 (LeNet's pooling) take 8 (or 4) windows per vector step when indices are kept;
+        // the outputs and the indices must be the scalar loop's: ties (the first tap wins), NaN (the last NaN wins),
+        // signed zeros and infinities, rows of 3 to 35 windows (overlapping last blocks, scalar rows under 4), odd
+        // input sizes.
         bool saved = Kernels.VectorPaths.Enabled;
         try
         {
             foreach (var g in new[] { PoolTests.Geo(2, 3, 28, 28, 2, 2, 2, 2, 0, 0), PoolTests.Geo(1, 4, 10, 10, 2, 2, 2, 2, 0, 0),
-                                      PoolTests.Geo(1, 2, 9, 37, 2, 2, 2, 2, 0, 0), PoolTests.Geo(1, 1, 4, 70, 2, 2, 2, 2, 0, 0) })
+                                      PoolTests.Geo(1, 2, 9, 37, 2, 2, 2, 2, 0, 0), PoolTests.Geo(1, 1, 4, 70, 2, 2, 2, 2, 0, 0),
+                                      PoolTests.Geo(1, 2, 6, 8, 2, 2, 2, 2, 0, 0), PoolTests.Geo(3, 1, 7, 7, 2, 2, 2, 2, 0, 0),
+                                      PoolTests.Geo(1, 1, 16, 32, 2, 2, 2, 2, 0, 0) })
             {
                 int n = g.N * g.C * g.H * g.W;
                 var special = new[] { double.NaN, 0.0, -0.0, double.NegativeInfinity, double.PositiveInfinity };
