@@ -176,6 +176,32 @@ foreach (var op in opts.Ops)
                 Emit("conv2d_weight_gradient", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{s} p{L.P}\",\"threads\":{threads},\"stored_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
         }
+        else if (op == "fold")
+        {
+            // Input gradients (Wᵀ·dy into columns, then folded into dx) of narrow training layers: the fold row by row
+            // against the gathered fold (FoldGather.BelowWidth), alternating call by call.
+            (int N, int C, int H, int O, int K, int P)[] layers = [(16, 64, 16, 64, 3, 1), (16, 128, 8, 128, 3, 1), (16, 256, 4, 256, 3, 1), (16, 512, 2, 512, 3, 1), (64, 6, 14, 16, 5, 0)];
+            int saved = Cortado.Cpu.Conv.FoldGather.BelowWidth;
+            foreach (var L in layers)
+            {
+                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, 1, 1, L.P, L.P, 1, 1, 1);
+                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var dy = Random(DType.Float32, L.N * L.O * g.OutH * g.OutW, [L.N, L.O, g.OutH, g.OutW]);
+                var dx = Tensor.Empty(DType.Float32, L.N, L.C, L.H, L.H);
+                var times = new[] { new List<double>(), new List<double>() };
+                for (int i = 0; i < (opts.Runs ?? 21); i++)
+                    for (int v = 0; v < 2; v++)
+                    {
+                        Cortado.Cpu.Conv.FoldGather.BelowWidth = v == 0 ? 0 : int.MaxValue;
+                        if (i == 0) backend.Conv2dBackwardInput(dy, wt, dx, g);
+                        long start = Stopwatch.GetTimestamp();
+                        backend.Conv2dBackwardInput(dy, wt, dx, g);
+                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    }
+                Cortado.Cpu.Conv.FoldGather.BelowWidth = saved;
+                Emit("conv2d_backward_input", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} p{L.P}\",\"threads\":{threads},\"fold_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+            }
+        }
         else if (op == "kernel64")
         {
             // The 512-bit float64 micro-kernel alone on L1-resident panels (kc 128).

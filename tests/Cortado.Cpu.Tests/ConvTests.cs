@@ -236,12 +236,13 @@ public sealed class ConvTests
     public void GatheredPanelsGiveTheSameBits()
     {
         // Float32 panels of narrow images, forward and transposed (weight gradient), are packed with masked gathers
-        // instead of row runs; every path case (strides, dilation, padding, groups, several samples per GEMM), each
-        // vector width and both thread counts give the bits of the runs.
+        // instead of row runs, and the input gradient's fold gathers each plane's taps; every path case (strides,
+        // dilation, padding, groups, several samples per GEMM), each vector width and both thread counts give the bits
+        // of the runs.
         var cases = PathCases();
         cases.Add((G(3, 5, 6, 5, 20, 3, 3, 1, 1, 2, 2, 1, 1, 1), true));   // padding wider than the image's rows
         cases.Add((G(2, 4, 9, 9, 7, 3, 3, 2, 2, 1, 1, 2, 2, 1), false));  // stride 2 with dilation 2
-        int saved = Im2ColPanels<float>.GatherBelowWidth;
+        int saved = Im2ColPanels<float>.GatherBelowWidth, savedFold = FoldGather.BelowWidth;
         try
         {
             EveryWidthAndThreadCount((width, threads) =>
@@ -262,15 +263,24 @@ public sealed class ConvTests
                         CpuBackend.Instance.Conv2dBackwardWeight(T(x, DType.Float32, XShape(g)), T(dy, DType.Float32, YShape(g)), dw, g);
                         return D(dw);
                     }
-                    string what = $"{g} width {width?.ToString() ?? "auto"} threads {threads}: gathered panels against runs";
+                    double[] InputGrad(int gatherBelow)
+                    {
+                        FoldGather.BelowWidth = gatherBelow;
+                        var dx = T(Enumerable.Repeat(double.NaN, x.Length).ToArray(), DType.Float32, XShape(g));
+                        CpuBackend.Instance.Conv2dBackwardInput(T(dy, DType.Float32, YShape(g)), T(w, DType.Float32, WShape(g)), dx, g);
+                        return D(dx);
+                    }
+                    string what = $"{g} width {width?.ToString() ?? "auto"} threads {threads}: gathered against runs";
                     BitEqual(what + ", forward", Forward(0), Forward(int.MaxValue));
                     BitEqual(what + ", weight gradient", WeightGrad(0), WeightGrad(int.MaxValue));
+                    BitEqual(what + ", input gradient (fold)", InputGrad(0), InputGrad(int.MaxValue));
                 }
             });
         }
         finally
         {
             Im2ColPanels<float>.GatherBelowWidth = saved;
+            FoldGather.BelowWidth = savedFold;
             ConvDriver<float>.ImplicitWeightGradient = true;
         }
     }

@@ -277,6 +277,8 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         bool pointwise = IsPointwise(g);
         int spc = SamplesPerChunk(g), chunks = (g.N + spc - 1) / spc;
         nint pdy = (nint)dy, pw = (nint)w, pdx = (nint)dx;
+        // Narrow float32 images fold by gathering each plane's taps (same bits, see FoldGather).
+        using var gather = pointwise && spc == 1 ? null : FoldGather.For<T>(g);
 
         void Chunk(int ch, bool inner)
         {
@@ -293,7 +295,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                                      dys + (nint)gi * ocg * ohw, ohw, 0, 0.0, dxs + (nint)gi * cg * hw, hw, 0, 1, inner);
                 return;
             }
-            new Span<T>(dxs, cnt * g.C * hw).Clear();
+            if (gather == null) new Span<T>(dxs, cnt * g.C * hw).Clear();
             T* cols = (T*)GemmScratch.Cols.Get((nuint)((long)rowsK * ld * sizeof(T)));
             T* stage = cnt == 1 ? null : (T*)GemmScratch.Stage.Get((nuint)((long)ocg * ld * sizeof(T)));
             nint pc = (nint)cols;
@@ -314,7 +316,10 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                     for (int r = r0; r < r1; r++)
                     {
                         int j = r / cg, c = r % cg;
-                        Im2Col<T>.FoldAdd((T*)pc + (nint)j * ohw, ld, (T*)dg + (nint)j * g.C * hw, c, c + 1, g);
+                        if (gather != null)
+                            gather.Fold((float*)pc + (nint)c * g.KH * g.KW * ld + (nint)j * ohw, ld, (float*)dg + (nint)j * g.C * hw + (nint)c * hw);
+                        else
+                            Im2Col<T>.FoldAdd((T*)pc + (nint)j * ohw, ld, (T*)dg + (nint)j * g.C * hw, c, c + 1, g);
                     }
                 });
             }
