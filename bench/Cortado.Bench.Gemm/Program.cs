@@ -202,6 +202,31 @@ foreach (var op in opts.Ops)
                 Emit("conv2d_backward_input", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} p{L.P}\",\"threads\":{threads},\"fold_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
         }
+        else if (op == "pool")
+        {
+            // Max pooling with indices (training): the scalar loop against the vector paths (VectorPaths.Enabled),
+            // alternating call by call; ResNet-18's stem pooling and LeNet's two.
+            (int N, int C, int H, int K, int S, int P)[] layers = [(16, 64, 32, 3, 2, 1), (64, 6, 28, 2, 2, 0), (64, 16, 10, 2, 2, 0)];
+            foreach (var L in layers)
+            {
+                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.C, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, L.C);
+                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
+                var y = Tensor.Empty(DType.Float32, L.N, L.C, g.OutH, g.OutW);
+                var idx = Tensor.Empty(DType.Int64, L.N, L.C, g.OutH, g.OutW);
+                var times = new[] { new List<double>(), new List<double>() };
+                for (int i = 0; i < (opts.Runs ?? 41); i++)
+                    for (int v = 0; v < 2; v++)
+                    {
+                        Cortado.Cpu.Kernels.VectorPaths.Enabled = v == 1;
+                        backend.MaxPool2d(x, y, idx, g);
+                        long start = Stopwatch.GetTimestamp();
+                        backend.MaxPool2d(x, y, idx, g);
+                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    }
+                Cortado.Cpu.Kernels.VectorPaths.Enabled = true;
+                Emit("maxpool_indices", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"scalar_us\":{Fmt(MedianOf(times[0]) * 1e6)},\"vector_us\":{Fmt(MedianOf(times[1]) * 1e6)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+            }
+        }
         else if (op == "kernel64")
         {
             // The 512-bit float64 micro-kernel alone on L1-resident panels (kc 128).

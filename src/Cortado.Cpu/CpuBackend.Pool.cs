@@ -142,6 +142,8 @@ public sealed partial class CpuBackend
         var cols = Taps(g.OutW, g.StrideW, g.PadW, g.KW, g.DilationW, g.W);
         // 2×2 windows at stride 2 without padding (LeNet's and VGG's pooling): every window is whole.
         bool pairs = g is { KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
+        // The output columns whose windows lie wholly inside the input's width (a contiguous range).
+        var inner = InnerRange(cols, g.KW);
         Work.For(planes, Work.ChunkFor(perPlane), perPlane * planes, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
@@ -153,19 +155,32 @@ public sealed partial class CpuBackend
                     continue;
                 }
                 MaxPoolPlane(new ReadOnlySpan<T>(xd, xo + p * g.H * g.W, g.H * g.W), new Span<T>(yd, yo + p * g.OutH * g.OutW, g.OutH * g.OutW),
-                    new Span<long>(id, io + p * g.OutH * g.OutW, g.OutH * g.OutW), g.W, g.DilationH, g.DilationW, rows, cols);
+                    new Span<long>(id, io + p * g.OutH * g.OutW, g.OutH * g.OutW), g.W, g.DilationH, g.DilationW, rows, cols, g.StrideW, inner);
             }
         });
     }
 
     private static void MaxPoolPlane<T>(ReadOnlySpan<T> x, Span<T> y, Span<long> idx, int w, int dh, int dw,
-        (int start, int lo, int hi)[] rows, (int start, int lo, int hi)[] cols) where T : unmanaged, IFloatingPointIeee754<T>
+        (int start, int lo, int hi)[] rows, (int start, int lo, int hi)[] cols, int sw, (int lo, int hi) inner)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
+        bool vectors = typeof(T) == typeof(float) && Avx2.IsSupported && VectorPaths.Enabled && inner.hi - inner.lo >= 8;
         int k = 0;
         foreach (var (hs, khLo, khHi) in rows)
         {
-            foreach (var (ws, kwLo, kwHi) in cols)
+            int row0 = k;
+            for (int ow = 0; ow < cols.Length; ow++)
             {
+                if (vectors && ow == inner.lo && khLo < khHi)
+                {
+                    // The windows wholly inside the width, 8 at a time; the rest of the row below, one by one.
+                    MaxPoolRowVector(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y), idx, row0, w, dh, dw, sw,
+                                     hs, khLo, khHi, cols[inner.lo].start, cols[inner.lo].hi, inner.lo, inner.hi);
+                    ow = inner.hi - 1;
+                    k = row0 + inner.hi;
+                    continue;
+                }
+                var (ws, kwLo, kwHi) = cols[ow];
                 T best = T.NegativeInfinity;
                 int at = khLo < khHi && kwLo < kwHi ? (hs + khLo * dh) * w + ws + kwLo * dw : -1;
                 for (int kh = khLo; kh < khHi; kh++)
@@ -184,6 +199,53 @@ public sealed partial class CpuBackend
                 }
                 y[k] = best;
                 idx[k++] = at;
+            }
+        }
+    }
+
+    // The range [lo, hi) of output columns whose taps are all inside the input (empty when there are none).
+    private static (int lo, int hi) InnerRange((int start, int lo, int hi)[] cols, int kw)
+    {
+        int lo = 0;
+        while (lo < cols.Length && !(cols[lo].lo == 0 && cols[lo].hi == kw)) lo++;
+        int hi = lo;
+        while (hi < cols.Length && cols[hi].lo == 0 && cols[hi].hi == kw) hi++;
+        return (lo, hi);
+    }
+
+    // Output columns [owLo, owHi) of one output row (at y[row0 …]), whose windows lie wholly inside the width, 8 at a
+    // time with gathers: the taps in MaxPoolPlane's order (kh, then kw) under its rule (a later tap replaces the best
+    // when greater or NaN, the first one from −∞), the index following the tap taken. A range that is not a whole
+    // number of blocks ends with a block moved back over the one before (its windows get the same values again).
+    private static unsafe void MaxPoolRowVector(ReadOnlySpan<float> x, Span<float> y, Span<long> idx, int row0, int w, int dh, int dw,
+        int sw, int hs, int khLo, int khHi, int ws0, int kw, int owLo, int owHi)
+    {
+        fixed (float* xp = x, yp = y)
+        fixed (long* ip = idx)
+        {
+            var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * Vector256.Create(sw);
+            for (int ow = owLo; ow < owHi; ow += 8)
+            {
+                int o = Math.Min(ow, owHi - 8);
+                // Lane j's window starts at column ws0 + (o − owLo + j)·sw.
+                var colStart = Vector256.Create(ws0 + (o - owLo) * sw) + lanes;
+                var best = Vector256.Create(float.NegativeInfinity);
+                var at = Vector256.Create((hs + khLo * dh) * w) + colStart;
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    var rowStart = Vector256.Create((hs + kh * dh) * w) + colStart;
+                    for (int t = 0; t < kw; t++)
+                    {
+                        var c = rowStart + Vector256.Create(t * dw);
+                        var v = Avx2.GatherVector256(xp, c, 4);
+                        var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+                        best = Vector256.ConditionalSelect(take, v, best);
+                        at = Vector256.ConditionalSelect(take.AsInt32(), c, at);
+                    }
+                }
+                best.Store(yp + row0 + o);
+                Avx2.ConvertToVector256Int64(at.GetLower()).Store(ip + row0 + o);
+                Avx2.ConvertToVector256Int64(at.GetUpper()).Store(ip + row0 + o + 4);
             }
         }
     }

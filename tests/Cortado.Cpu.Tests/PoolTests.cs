@@ -248,6 +248,59 @@ public class MaxPoolWithoutIndicesTests
     }
 
     [Fact]
+    public void WindowsWithIndicesGiveTheScalarBits()
+    {
+        // With indices, float32 windows wholly inside the width take 8 at a time (gathers); the outputs and indices must
+        // be the scalar loop's on every geometry of the table and ResNet's stem pooling: padding, strides 1 to 3,
+        // dilation, rows with windows in the padding, ties, NaN, signed zeros and infinities.
+        var geometries = PoolTests.Geometries.Concat(new[]
+        {
+            PoolTests.Geo(2, 3, 32, 32, 3, 3, 2, 2, 1, 1),
+            PoolTests.Geo(1, 2, 13, 45, 3, 3, 2, 2, 1, 1),
+            PoolTests.Geo(1, 2, 11, 40, 3, 5, 3, 3, 1, 2, 1, 2),
+            PoolTests.Geo(1, 2, 7, 33, 2, 4, 1, 1, 1, 2, 2, 1),
+            PoolTests.Geo(1, 1, 5, 30, 3, 3, 1, 1, 2, 2),
+        });
+        bool saved = Kernels.VectorPaths.Enabled;
+        try
+        {
+            foreach (var g in geometries)
+            {
+                int n = g.N * g.C * g.H * g.W;
+                var special = new[] { double.NaN, 0.0, -0.0, double.NegativeInfinity, double.PositiveInfinity };
+                var mixed = Ints(n, -2, 2, 13).Select((v, i) => i % 11 == 4 ? special[i / 11 % 5] : Quantize(DType.Float32, v)).ToArray();
+                // Mostly −∞, so that whole windows are −∞ and keep their first tap's index.
+                var sparse = mixed.Select((v, i) => i % 17 == 0 ? v : double.NegativeInfinity).ToArray();
+                foreach (var xs in new[] { mixed, sparse })
+                    Compare(g, xs);
+            }
+        }
+        finally
+        {
+            Kernels.VectorPaths.Enabled = saved;
+        }
+
+        void Compare(Conv2dGeometry g, double[] xs)
+        {
+            (double[] y, long[] idx) Run(bool vectors)
+            {
+                Kernels.VectorPaths.Enabled = vectors;
+                var y = Tensor.Empty(DType.Float32, g.N, g.C, g.OutH, g.OutW);
+                var idx = Tensor.Empty(DType.Int64, g.N, g.C, g.OutH, g.OutW);
+                CpuBackend.Instance.MaxPool2d(Make(DType.Float32, [g.N, g.C, g.H, g.W], xs), y, idx, g);
+                return (Read(y), idx.ToArray<long>());
+            }
+            var (vy, vi) = Run(true);
+            var (sy, si) = Run(false);
+            for (int i = 0; i < vy.Length; i++)
+            {
+                Assert.True(BitConverter.DoubleToInt64Bits(sy[i]) == BitConverter.DoubleToInt64Bits(vy[i]), $"{g}: output {i} is {vy[i]:R} with vectors, {sy[i]:R} without");
+                Assert.True(si[i] == vi[i], $"{g}: index {i} is {vi[i]} with vectors, {si[i]} without");
+            }
+        }
+    }
+
+    [Fact]
     public void TwoByTwoWindowsWithIndicesGiveTheScalarBits()
     {
         // Whole 2×2 windows at stride 2 (LeNet's pooling) take 8 (or 4) windows per vector step when indices are kept;
