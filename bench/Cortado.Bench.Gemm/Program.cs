@@ -98,16 +98,7 @@ foreach (var op in opts.Ops)
             }
             void EmitTiles(string what, bool chosenWide, Action run, int runs)
             {
-                var times = new[] { new List<double>(), new List<double>() };
-                for (int i = 0; i < runs; i++)
-                    for (int v = 0; v < 2; v++)
-                    {
-                        GemmKernels.ForceWideTile = v == 1;
-                        if (i == 0) run();
-                        long start = Stopwatch.GetTimestamp();
-                        run();
-                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-                    }
+                var times = Alternate(runs, v => GemmKernels.ForceWideTile = v == 1, run, warmEach: false);
                 GemmKernels.ForceWideTile = null;
                 Emit("tiles", $"{what},\"threads\":{threads},\"ms_12x32\":{Fmt(MedianOf(times[0]) * 1e3)},\"ms_8x48\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup_8x48\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"chosen\":\"{(chosenWide ? "8x48" : "12x32")}\"");
             }
@@ -134,16 +125,7 @@ foreach (var op in opts.Ops)
                 string shape = $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} p{L.P}\",\"threads\":{threads}";
                 foreach (var (pass, run) in new (string, Action)[] { ("forward", () => backend.Conv2d(x, wt, null, y, g)), ("weight_gradient", () => backend.Conv2dBackwardWeight(x, y, dw, g)) })
                 {
-                    var times = new[] { new List<double>(), new List<double>() };
-                    for (int i = 0; i < (opts.Runs ?? 21); i++)
-                        for (int v = 0; v < 2; v++)
-                        {
-                            Cortado.Cpu.Conv.Im2ColPanels<float>.GatherBelowWidth = v == 0 ? 0 : int.MaxValue;
-                            if (i == 0) run();
-                            long start = Stopwatch.GetTimestamp();
-                            run();
-                            times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-                        }
+                    var times = Alternate(opts.Runs ?? 21, v => Cortado.Cpu.Conv.Im2ColPanels<float>.GatherBelowWidth = v == 0 ? 0 : int.MaxValue, run, warmEach: false);
                     Cortado.Cpu.Conv.Im2ColPanels<float>.GatherBelowWidth = saved;
                     Emit("conv2d_gather", $"{shape},\"pass\":\"{pass}\",\"runs_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gather_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
                 }
@@ -162,16 +144,7 @@ foreach (var op in opts.Ops)
                 var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
                 var dy = Random(DType.Float32, L.N * L.O * g.OutH * g.OutW, [L.N, L.O, g.OutH, g.OutW]);
                 var dw = Tensor.Empty(DType.Float32, L.O, L.C, L.K, L.K);
-                var times = new[] { new List<double>(), new List<double>() };
-                for (int i = 0; i < (opts.Runs ?? 21); i++)
-                    for (int v = 0; v < 2; v++)
-                    {
-                        Cortado.Cpu.Conv.ConvDriver<float>.GatheredPanelsAnyWidth = v == 1;
-                        if (i == 0) backend.Conv2dBackwardWeight(x, dy, dw, g);
-                        long start = Stopwatch.GetTimestamp();
-                        backend.Conv2dBackwardWeight(x, dy, dw, g);
-                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-                    }
+                var times = Alternate(opts.Runs ?? 21, v => Cortado.Cpu.Conv.ConvDriver<float>.GatheredPanelsAnyWidth = v == 1, () => backend.Conv2dBackwardWeight(x, dy, dw, g), warmEach: false);
                 Cortado.Cpu.Conv.ConvDriver<float>.GatheredPanelsAnyWidth = true;
                 Emit("conv2d_weight_gradient", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{s} p{L.P}\",\"threads\":{threads},\"stored_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
@@ -188,16 +161,7 @@ foreach (var op in opts.Ops)
                 var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
                 var dy = Random(DType.Float32, L.N * L.O * g.OutH * g.OutW, [L.N, L.O, g.OutH, g.OutW]);
                 var dx = Tensor.Empty(DType.Float32, L.N, L.C, L.H, L.H);
-                var times = new[] { new List<double>(), new List<double>() };
-                for (int i = 0; i < (opts.Runs ?? 21); i++)
-                    for (int v = 0; v < 2; v++)
-                    {
-                        Cortado.Cpu.Conv.FoldGather.BelowWidth = v == 0 ? 0 : int.MaxValue;
-                        if (i == 0) backend.Conv2dBackwardInput(dy, wt, dx, g);
-                        long start = Stopwatch.GetTimestamp();
-                        backend.Conv2dBackwardInput(dy, wt, dx, g);
-                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-                    }
+                var times = Alternate(opts.Runs ?? 21, v => Cortado.Cpu.Conv.FoldGather.BelowWidth = v == 0 ? 0 : int.MaxValue, () => backend.Conv2dBackwardInput(dy, wt, dx, g), warmEach: false);
                 Cortado.Cpu.Conv.FoldGather.BelowWidth = saved;
                 Emit("conv2d_backward_input", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} p{L.P}\",\"threads\":{threads},\"fold_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
@@ -213,16 +177,7 @@ foreach (var op in opts.Ops)
                 var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
                 var y = Tensor.Empty(DType.Float32, L.N, L.C, g.OutH, g.OutW);
                 var idx = Tensor.Empty(DType.Int64, L.N, L.C, g.OutH, g.OutW);
-                var times = new[] { new List<double>(), new List<double>() };
-                for (int i = 0; i < (opts.Runs ?? 41); i++)
-                    for (int v = 0; v < 2; v++)
-                    {
-                        Cortado.Cpu.Kernels.VectorPaths.Enabled = v == 1;
-                        backend.MaxPool2d(x, y, idx, g);
-                        long start = Stopwatch.GetTimestamp();
-                        backend.MaxPool2d(x, y, idx, g);
-                        times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-                    }
+                var times = Alternate(opts.Runs ?? 41, v => Cortado.Cpu.Kernels.VectorPaths.Enabled = v == 1, () => backend.MaxPool2d(x, y, idx, g), warmEach: true);
                 Cortado.Cpu.Kernels.VectorPaths.Enabled = true;
                 Emit("maxpool_indices", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"scalar_us\":{Fmt(MedianOf(times[0]) * 1e6)},\"vector_us\":{Fmt(MedianOf(times[1]) * 1e6)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
@@ -348,6 +303,24 @@ static unsafe void KernelLoop(int reps)
     System.Runtime.InteropServices.NativeMemory.AlignedFree(a);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(b);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(c);
+}
+
+// Two variants of one call, alternating call by call (`set(v)` selects variant v) so that the machine's drift hits
+// both alike: the wall time of each timed call, per variant. A first untimed call of each variant warms it up; with
+// warmEach, every timed call follows an untimed one of its own variant (for jobs short enough that the switch shows).
+static List<double>[] Alternate(int runs, Action<int> set, Action call, bool warmEach)
+{
+    var times = new[] { new List<double>(), new List<double>() };
+    for (int i = 0; i < runs; i++)
+        for (int v = 0; v < 2; v++)
+        {
+            set(v);
+            if (i == 0 || warmEach) call();
+            long start = Stopwatch.GetTimestamp();
+            call();
+            times[v].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+    return times;
 }
 
 // Median wall time of several runs after warm-up; the median process CPU time of the same runs goes to

@@ -272,31 +272,12 @@ public class MaxPoolWithoutIndicesTests
                 // Mostly −∞, so that whole windows are −∞ and keep their first tap's index.
                 var sparse = mixed.Select((v, i) => i % 17 == 0 ? v : double.NegativeInfinity).ToArray();
                 foreach (var xs in new[] { mixed, sparse })
-                    Compare(g, xs);
+                    IndexedPoolingMatchesScalar(g, xs);
             }
         }
         finally
         {
             Kernels.VectorPaths.Enabled = saved;
-        }
-
-        void Compare(Conv2dGeometry g, double[] xs)
-        {
-            (double[] y, long[] idx) Run(bool vectors)
-            {
-                Kernels.VectorPaths.Enabled = vectors;
-                var y = Tensor.Empty(DType.Float32, g.N, g.C, g.OutH, g.OutW);
-                var idx = Tensor.Empty(DType.Int64, g.N, g.C, g.OutH, g.OutW);
-                CpuBackend.Instance.MaxPool2d(Make(DType.Float32, [g.N, g.C, g.H, g.W], xs), y, idx, g);
-                return (Read(y), idx.ToArray<long>());
-            }
-            var (vy, vi) = Run(true);
-            var (sy, si) = Run(false);
-            for (int i = 0; i < vy.Length; i++)
-            {
-                Assert.True(BitConverter.DoubleToInt64Bits(sy[i]) == BitConverter.DoubleToInt64Bits(vy[i]), $"{g}: output {i} is {vy[i]:R} with vectors, {sy[i]:R} without");
-                Assert.True(si[i] == vi[i], $"{g}: index {i} is {vi[i]} with vectors, {si[i]} without");
-            }
         }
     }
 
@@ -318,28 +299,36 @@ public class MaxPoolWithoutIndicesTests
                 int n = g.N * g.C * g.H * g.W;
                 var special = new[] { double.NaN, 0.0, -0.0, double.NegativeInfinity, double.PositiveInfinity };
                 var xs = Ints(n, -2, 2, 11).Select((v, i) => i % 7 == 3 ? special[i / 7 % 5] : Quantize(DType.Float32, v)).ToArray();
-                (double[] y, long[] idx) Run(bool vectors)
-                {
-                    Kernels.VectorPaths.Enabled = vectors;
-                    var y = Tensor.Empty(DType.Float32, g.N, g.C, g.OutH, g.OutW);
-                    var idx = Tensor.Empty(DType.Int64, g.N, g.C, g.OutH, g.OutW);
-                    CpuBackend.Instance.MaxPool2d(Make(DType.Float32, [g.N, g.C, g.H, g.W], xs), y, idx, g);
-                    return (Read(y), idx.ToArray<long>());
-                }
-                var (vy, vi) = Run(true);
-                var (sy, si) = Run(false);
-                var (ry, ri) = PoolTests.RefMax(xs, g);
+                var (vy, _) = IndexedPoolingMatchesScalar(g, xs);
+                var (ry, _) = PoolTests.RefMax(xs, g);
                 for (int i = 0; i < vy.Length; i++)
-                {
-                    Assert.True(BitConverter.DoubleToInt64Bits(sy[i]) == BitConverter.DoubleToInt64Bits(vy[i]), $"{g}: output {i} is {vy[i]:R} with vectors, {sy[i]:R} without");
-                    Assert.True(si[i] == vi[i], $"{g}: index {i} is {vi[i]} with vectors, {si[i]} without");
                     Assert.True(BitConverter.DoubleToInt64Bits(ry[i]) == BitConverter.DoubleToInt64Bits(vy[i]), $"{g}: output {i} is {vy[i]:R}, reference {ry[i]:R}");
-                }
             }
         }
         finally
         {
             Kernels.VectorPaths.Enabled = saved;
         }
+    }
+
+    // Runs indexed float32 max pooling with the vector paths on and off; outputs and indices must match bit for bit.
+    private static (double[] y, long[] idx) IndexedPoolingMatchesScalar(Conv2dGeometry g, double[] xs)
+    {
+        (double[] y, long[] idx) Run(bool vectors)
+        {
+            Kernels.VectorPaths.Enabled = vectors;
+            var y = Tensor.Empty(DType.Float32, g.N, g.C, g.OutH, g.OutW);
+            var idx = Tensor.Empty(DType.Int64, g.N, g.C, g.OutH, g.OutW);
+            CpuBackend.Instance.MaxPool2d(Make(DType.Float32, [g.N, g.C, g.H, g.W], xs), y, idx, g);
+            return (Read(y), idx.ToArray<long>());
+        }
+        var (vy, vi) = Run(true);
+        var (sy, si) = Run(false);
+        for (int i = 0; i < vy.Length; i++)
+        {
+            Assert.True(BitConverter.DoubleToInt64Bits(sy[i]) == BitConverter.DoubleToInt64Bits(vy[i]), $"{g}: output {i} is {vy[i]:R} with vectors, {sy[i]:R} without");
+            Assert.True(si[i] == vi[i], $"{g}: index {i} is {vi[i]} with vectors, {si[i]} without");
+        }
+        return (vy, vi);
     }
 }

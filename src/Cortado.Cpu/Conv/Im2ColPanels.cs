@@ -121,10 +121,9 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool PackGather(int p0, int kc, int j0, int cols, float* dst, int nr)
     {
+        if (!OffsetsFit(j0 + cols - 1)) return false;
         ref readonly var g = ref _shape.Geometry;
         int taps = g.KH * g.KW, groups = nr / 8, ohw = g.OutH * g.OutW;
-        long lastSample = (j0 + cols - 1) / ohw;
-        if (lastSample * _sampleStride + (long)g.C * g.H * g.W >= int.MaxValue) return false;
         int* ihBase = stackalloc int[nr];
         int* iwBase = stackalloc int[nr];
         int* sampleOff = stackalloc int[nr];
@@ -149,7 +148,6 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
         var mask = stackalloc Vector256<int>[taps * groups];
         var vh = Vector256.Create(g.H);
         var vw = Vector256.Create(g.W);
-        var none = Vector256.Create(-1);
         for (int t = 0; t < taps; t++)
         {
             int kh = t / g.KW, kw = t - kh * g.KW;
@@ -159,7 +157,7 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
             {
                 var ih = Vector256.Load(ihBase + grp * 8) + dh;
                 var iw = Vector256.Load(iwBase + grp * 8) + dw;
-                var inside = Vector256.GreaterThan(ih, none) & Vector256.LessThan(ih, vh) & Vector256.GreaterThan(iw, none) & Vector256.LessThan(iw, vw);
+                var inside = Inside(ih, iw, vh, vw);
                 index[t * groups + grp] = inside & (Vector256.Load(sampleOff + grp * 8) + ih * vw + iw);
                 mask[t * groups + grp] = inside;
             }
@@ -202,10 +200,9 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool PackTransposedGather(int p0, int kc, int j0, int cols, float* dst, int nr)
     {
+        if (!OffsetsFit(p0 + kc - 1)) return false;
         ref readonly var g = ref _shape.Geometry;
         int taps = g.KH * g.KW, groups = nr / 8, ohw = g.OutH * g.OutW;
-        long lastSample = (p0 + kc - 1) / ohw;
-        if (lastSample * _sampleStride + (long)g.C * g.H * g.W >= int.MaxValue) return false;
         nint hw = (nint)g.H * g.W;
         int* colOff = stackalloc int[nr];
         int* colH = stackalloc int[nr];
@@ -219,7 +216,6 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
         }
         var vh = Vector256.Create(g.H);
         var vw = Vector256.Create(g.W);
-        var none = Vector256.Create(-1);
         float* x = (float*)_x;
         int q = p0, sIdx = q / ohw, pix = q - sIdx * ohw, oh = pix / g.OutW, ow = pix - oh * g.OutW;
         for (int p = 0; p < kc; p++)
@@ -233,7 +229,7 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
             {
                 var ih = Vector256.Load(colH + grp * 8) + pixH;
                 var iw = Vector256.Load(colW + grp * 8) + pixW;
-                var inside = Vector256.GreaterThan(ih, none) & Vector256.LessThan(ih, vh) & Vector256.GreaterThan(iw, none) & Vector256.LessThan(iw, vw);
+                var inside = Inside(ih, iw, vh, vw);
                 var index = inside & (Vector256.Load(colOff + grp * 8) + pixOff);
                 Avx2.GatherMaskVector256(Vector256<float>.Zero, x, index, inside.AsSingle(), 4).Store(d + grp * 8);
             }
@@ -249,6 +245,20 @@ internal sealed unsafe class Im2ColPanels<T> : PanelSource<T> where T : unmanage
         }
         return true;
     }
+
+    // Whether every gather offset up to chunk pixel `lastPixel` (its sample's whole input) fits in 32 bits.
+    private bool OffsetsFit(int lastPixel)
+    {
+        ref readonly var g = ref _shape.Geometry;
+        long lastSample = lastPixel / (g.OutH * g.OutW);
+        return lastSample * _sampleStride + (long)g.C * g.H * g.W < int.MaxValue;
+    }
+
+    // All ones in the lanes where row ih and column iw lie inside an h × w image.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Inside(Vector256<int> ih, Vector256<int> iw, Vector256<int> h, Vector256<int> w) =>
+        Vector256.GreaterThanOrEqual(ih, Vector256<int>.Zero) & Vector256.LessThan(ih, h)
+        & Vector256.GreaterThanOrEqual(iw, Vector256<int>.Zero) & Vector256.LessThan(iw, w);
 
     /// <summary>The pixels [q0, q0 + count) of a chunk (sample·OH·OW + oh·OW + ow) as runs along one output row of one sample.</summary>
     internal readonly struct PixelRuns
