@@ -182,6 +182,31 @@ foreach (var op in opts.Ops)
                 Emit("maxpool_indices", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"scalar_us\":{Fmt(MedianOf(times[0]) * 1e6)},\"vector_us\":{Fmt(MedianOf(times[1]) * 1e6)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
         }
+        else if (op == "swap")
+        {
+            // Narrow products computed as C against as Cᵀ (GemmKernels.ForceSwap; Cᵀ staged and transposed once),
+            // alternating call by call: ResNet-50's 7×7 and 14×14 layers at batch 1, each tile forced.
+            (int C, int H, int O, int K)[] convs = [(512, 7, 512, 3), (2048, 7, 512, 1), (512, 7, 2048, 1), (256, 14, 256, 3), (1024, 14, 256, 1)];
+            foreach (bool wide in new[] { false, true })
+                foreach (var L in convs)
+                {
+                    var g = new Conv2dGeometry(1, L.C, L.H, L.H, L.O, L.K, L.K, 1, 1, L.K / 2, L.K / 2, 1, 1, 1);
+                    var x = Random(DType.Float32, L.C * L.H * L.H, [1, L.C, L.H, L.H]);
+                    var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                    var y = Tensor.Empty(DType.Float32, 1, L.O, g.OutH, g.OutW);
+                    GemmKernels.ForceWideTile = wide;
+                    Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Im2Col;
+                    var times = Alternate(opts.Runs ?? 21, v => GemmKernels.ForceSwap = v == 1, () => backend.Conv2d(x, wt, null, y, g), warmEach: false);
+                    GemmKernels.ForceSwap = true;
+                    var staged = Alternate(opts.Runs ?? 21, v => GemmBlocking.StageTransposedC = v == 1, () => backend.Conv2d(x, wt, null, y, g), warmEach: false);
+                    GemmBlocking.StageTransposedC = true;
+                    GemmKernels.ForceSwap = null;
+                    Emit("staged", $"\"conv\":\"C{L.C} {L.H}x{L.H} O{L.O} k{L.K}\",\"tile\":\"{(wide ? "8x48" : "12x32")}\",\"threads\":{threads},\"ct_in_place_ms\":{Fmt(MedianOf(staged[0]) * 1e3)},\"ct_staged_ms\":{Fmt(MedianOf(staged[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(staged[0]) / MedianOf(staged[1]))}");
+                    Emit("swap", $"\"conv\":\"C{L.C} {L.H}x{L.H} O{L.O} k{L.K}\",\"tile\":\"{(wide ? "8x48" : "12x32")}\",\"threads\":{threads},\"c_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"ct_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup_ct\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+                }
+            GemmKernels.ForceWideTile = null;
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Auto;
+        }
         else if (op == "kernel64")
         {
             // The 512-bit float64 micro-kernel alone on L1-resident panels (kc 128).

@@ -344,6 +344,43 @@ public sealed class GemmTests
     }
 
     [Fact]
+    public void StagedTransposedProductsGiveTheSameBits()
+    {
+        // A narrow product runs as Cᵀ; summing Cᵀ in a row-major buffer and transposing it into C once must give the
+        // bits of finishing each tile in C: every width, both thread counts and dtypes, transposes, K in one and in
+        // several blocks, beta 0 (C holds NaN, never read) and beta ≠ 0.
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    foreach (var (m, n, k) in new[] { (100, 3, 40), (70, 5, 600), (300, 1, 17) })
+                        foreach (bool ta in new[] { false, true })
+                            foreach (bool tb in new[] { false, true })
+                                foreach (double beta in new[] { 0.0, 1.3 })
+                                {
+                                    var a = Tensor.FromArray(RandomArray(m * k, m + k)).Cast(dt);
+                                    var b = Tensor.FromArray(RandomArray(k * n, n + k)).Cast(dt);
+                                    var c0 = Tensor.FromArray(beta == 0 ? Enumerable.Repeat(double.NaN, m * n).ToArray() : RandomArray(m * n, 9)).Cast(dt);
+                                    double[] Run(bool staged)
+                                    {
+                                        GemmBlocking.StageTransposedC = staged;
+                                        var c = c0.Clone();
+                                        CpuBackend.Instance.Gemm(ta, tb, m, n, k, 0.7, a, ta ? m : k, 0, b, tb ? k : n, 0, beta, c, n, 0, 1);
+                                        return c.Cast(DType.Float64).ToArray<double>();
+                                    }
+                                    BitEqual($"width {width}, {threads} threads, {dt.Name()}, m={m} n={n} k={k} transA {ta} transB {tb} beta {beta}: staged Cᵀ against in place",
+                                             Run(false), Run(true));
+                                }
+            });
+        }
+        finally
+        {
+            GemmBlocking.StageTransposedC = true;
+        }
+    }
+
+    [Fact]
     public void ScalarWidthIsAlwaysAvailable() => Assert.True(GemmKernels.IsWidthSupported(0));
 
     [Fact]

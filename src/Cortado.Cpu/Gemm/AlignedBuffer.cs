@@ -42,6 +42,7 @@ internal static class GemmScratch
     [ThreadStatic] private static AlignedBuffer? t_cols;
     [ThreadStatic] private static AlignedBuffer? t_stage;
     [ThreadStatic] private static AlignedBuffer? t_block;
+    [ThreadStatic] private static AlignedBuffer? t_transposed;
 
     /// <summary>This thread's buffer for packed A panels.</summary>
     public static AlignedBuffer A => t_a ??= new AlignedBuffer();
@@ -57,4 +58,7 @@ internal static class GemmScratch
 
     /// <summary>This thread's buffer for a panel source's unfolded block (a panel's worth of im2col rows).</summary>
     public static AlignedBuffer Block => t_block ??= new AlignedBuffer();
+
+    /// <summary>This thread's buffer for a product computed as Cᵀ, summed row-major before it is transposed into C.</summary>
+    public static AlignedBuffer Transposed => t_transposed ??= new AlignedBuffer();
 }

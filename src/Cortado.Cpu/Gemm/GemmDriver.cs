@@ -43,6 +43,15 @@ internal static class GemmBlocking
     /// </summary>
     public static bool ReadAInPlace = true;
 
+    /// <summary>
+    /// Whether a product computed as Cᵀ (a narrow C) is summed in a row-major buffer and transposed into C once, rather
+    /// than finishing every tile of every K block column by column in C. The bits are the same; tests switch it.
+    /// </summary>
+    public static bool StageTransposedC = true;
+
+    /// <summary>Largest Cᵀ (elements) that is staged; larger ones finish in place.</summary>
+    public const long StagedElementsMax = 1L << 22;
+
     /// <summary>Most column panels (NR columns each) for which A is read in place.</summary>
     public const int InPlaceAMaxPanels = 2;
 }
@@ -94,6 +103,17 @@ internal static unsafe class GemmDriver<T, TK>
                            PanelSource<T>? bSource = null, GemmEpilogue<T>? epilogue = null)
     {
         if (m <= 0 || n <= 0) return;
+        if (transC && k > 0 && alpha != T.Zero && GemmBlocking.StageTransposedC && (long)m * n <= GemmBlocking.StagedElementsMax)
+        {
+            // Cᵀ summed in a row-major buffer like any product, then transposed into C once: the same arithmetic on the
+            // same values as finishing each tile column by column in C, with vector stores instead of scalar ones.
+            T* s = (T*)GemmScratch.Transposed.Get((nuint)((long)m * n * sizeof(T)));
+            if (beta != T.Zero) Transpose(c, ldc, n, m, s, n);
+            Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, s, n, allowParallel, transC: false, bSource);
+            Transpose(s, n, m, n, c, ldc);
+            epilogue?.Apply(c, ldc, 0, n, 0, m);
+            return;
+        }
         if (k <= 0 || alpha == T.Zero)
         {
             // BLAS semantics: op(A)·op(B) is not evaluated, so NaN in A or B does not reach C.
@@ -170,6 +190,18 @@ internal static unsafe class GemmDriver<T, TK>
     {
         if (threads > 1) CortadoThreads.ParallelFor(count, body);
         else for (int i = 0; i < count; i++) body(i);
+    }
+
+    // dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(T* src, nint lds, int rows, int cols, T* dst, nint ldd)
+    {
+        for (int i0 = 0; i0 < rows; i0 += 4)
+        {
+            int i1 = Math.Min(rows, i0 + 4);
+            for (int j = 0; j < cols; j++)
+                for (int i = i0; i < i1; i++) dst[j * ldd + i] = src[i * lds + j];
+        }
     }
 
     /// <summary>C = beta·C; beta = 0 writes zeros without reading C.</summary>

@@ -146,7 +146,17 @@ internal static class GemmKernels
     // columns than C = op(A)·op(B) (a narrow C: matrix–vector products, convolutions over few pixels).
     // Both give identical bits: each element is the same sequence of multiply-adds with the factors
     // swapped, and the swapped tiles finish through the same unfused epilogue.
-    private static bool SwapPays(int m, int n, int mr, int nr) => SwappedCost(m, n, mr, nr) < NormalCost(m, n, mr, nr);
+    private static bool SwapPays(int m, int n, int mr, int nr) =>
+        s_forceSwap >= 0 ? s_forceSwap == 1 : SwappedCost(m, n, mr, nr) < NormalCost(m, n, mr, nr);
+
+    private static volatile int s_forceSwap = -1;
+
+    /// <summary>Forces computing products as Cᵀ (true) or as C (false) for benchmarks; null decides per shape. Same bits.</summary>
+    public static bool? ForceSwap
+    {
+        get => s_forceSwap < 0 ? null : s_forceSwap == 1;
+        set => s_forceSwap = value is bool w ? (w ? 1 : 0) : -1;
+    }
 
     // Multiply-adds a tile shape computes for an m×n product, zero padding included; the swapped product, finished
     // through the scratch tile column by column, is weighted 4/3 (it must waste a quarter less to be worth it).
