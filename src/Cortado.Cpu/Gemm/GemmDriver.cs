@@ -108,9 +108,9 @@ internal static unsafe class GemmDriver<T, TK>
             // Cᵀ summed in a row-major buffer like any product, then transposed into C once: the same arithmetic on the
             // same values as finishing each tile column by column in C, with vector stores instead of scalar ones.
             T* s = (T*)GemmScratch.Transposed.Get((nuint)((long)m * n * sizeof(T)));
-            if (beta != T.Zero) Transpose(c, ldc, n, m, s, n);
+            if (beta != T.Zero) PanelTranspose<T>.Run(c, ldc, n, m, s, n);
             Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, s, n, allowParallel, transC: false, bSource);
-            Transpose(s, n, m, n, c, ldc);
+            PanelTranspose<T>.Run(s, n, m, n, c, checked((int)ldc));
             epilogue?.Apply(c, ldc, 0, n, 0, m);
             return;
         }
@@ -190,18 +190,6 @@ internal static unsafe class GemmDriver<T, TK>
     {
         if (threads > 1) CortadoThreads.ParallelFor(count, body);
         else for (int i = 0; i < count; i++) body(i);
-    }
-
-    // dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose(T* src, nint lds, int rows, int cols, T* dst, nint ldd)
-    {
-        for (int i0 = 0; i0 < rows; i0 += 4)
-        {
-            int i1 = Math.Min(rows, i0 + 4);
-            for (int j = 0; j < cols; j++)
-                for (int i = i0; i < i1; i++) dst[j * ldd + i] = src[i * lds + j];
-        }
     }
 
     /// <summary>C = beta·C; beta = 0 writes zeros without reading C.</summary>
