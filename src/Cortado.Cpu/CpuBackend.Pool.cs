@@ -238,14 +238,11 @@ public sealed partial class CpuBackend
                     {
                         var c = rowStart + Vector256.Create(t * dw);
                         var v = Avx2.GatherVector256(xp, c, 4);
-                        var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
-                        best = Vector256.ConditionalSelect(take, v, best);
-                        at = Vector256.ConditionalSelect(take.AsInt32(), c, at);
+                        Take(ref best, ref at, v, c);
                     }
                 }
                 best.Store(yp + row0 + o);
-                Avx2.ConvertToVector256Int64(at.GetLower()).Store(ip + row0 + o);
-                Avx2.ConvertToVector256Int64(at.GetUpper()).Store(ip + row0 + o + 4);
+                StoreIndices(at, ip + row0 + o);
             }
         }
     }
@@ -311,15 +308,9 @@ public sealed partial class CpuBackend
 
         static void Block8(float* t, float* b, float* yp, long* ip, int r0, int w, int ow)
         {
-            // evens = src[0, 2, …, 14], odds = src[1, 3, …, 15] of the 16 inputs under the 8 windows.
-            var t0 = Avx.LoadVector256(t + 2 * ow);
-            var t1 = Avx.LoadVector256(t + 2 * ow + 8);
-            var b0 = Avx.LoadVector256(b + 2 * ow);
-            var b1 = Avx.LoadVector256(b + 2 * ow + 8);
-            var te = Avx2.Permute4x64(Avx.Shuffle(t0, t1, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
-            var to = Avx2.Permute4x64(Avx.Shuffle(t0, t1, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
-            var be = Avx2.Permute4x64(Avx.Shuffle(b0, b1, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
-            var bo = Avx2.Permute4x64(Avx.Shuffle(b0, b1, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+            // The 16 inputs of each row under the 8 windows, split into even (left) and odd (right) columns.
+            Conv.DepthwiseConv<float>.SplitEvenOdd(Avx.LoadVector256(t + 2 * ow), Avx.LoadVector256(t + 2 * ow + 8), out var te, out var to);
+            Conv.DepthwiseConv<float>.SplitEvenOdd(Avx.LoadVector256(b + 2 * ow), Avx.LoadVector256(b + 2 * ow + 8), out var be, out var bo);
             var best = te;
             var off = Vector256<int>.Zero;
             var one = Vector256.Create(1);
@@ -328,9 +319,7 @@ public sealed partial class CpuBackend
             Take(ref best, ref off, be, down);
             Take(ref best, ref off, bo, down + one);
             best.Store(yp + ow);
-            var at = Vector256.Create(r0 + 2 * ow) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14) + off;
-            Avx2.ConvertToVector256Int64(at.GetLower()).Store(ip + ow);
-            Avx2.ConvertToVector256Int64(at.GetUpper()).Store(ip + ow + 4);
+            StoreIndices(Vector256.Create(r0 + 2 * ow) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14) + off, ip + ow);
         }
 
         static void Block4(float* t, float* b, float* yp, long* ip, int r0, int w, int ow)
@@ -350,19 +339,28 @@ public sealed partial class CpuBackend
             Avx2.ConvertToVector256Int64(Vector128.Create(r0 + 2 * ow) + Vector128.Create(0, 2, 4, 6) + off).Store(ip + ow);
         }
 
-        static void Take(ref Vector256<float> best, ref Vector256<int> off, Vector256<float> v, Vector256<int> at)
-        {
-            var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
-            best = Vector256.ConditionalSelect(take, v, best);
-            off = Vector256.ConditionalSelect(take.AsInt32(), at, off);
-        }
-
         static void Take4(ref Vector128<float> best, ref Vector128<int> off, Vector128<float> v, Vector128<int> at)
         {
             var take = Vector128.GreaterThan(v, best) | ~Vector128.Equals(v, v);
             best = Vector128.ConditionalSelect(take, v, best);
             off = Vector128.ConditionalSelect(take.AsInt32(), at, off);
         }
+    }
+
+    // The scalar pooling rule on 8 lanes: where tap v is greater than the best so far, or NaN, it becomes the best and
+    // `at` (its index, or index offset) replaces `found`.
+    private static void Take(ref Vector256<float> best, ref Vector256<int> found, Vector256<float> v, Vector256<int> at)
+    {
+        var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+        best = Vector256.ConditionalSelect(take, v, best);
+        found = Vector256.ConditionalSelect(take.AsInt32(), at, found);
+    }
+
+    // Eight int32 indices widened into dst[0 … 7].
+    private static unsafe void StoreIndices(Vector256<int> at, long* dst)
+    {
+        Avx2.ConvertToVector256Int64(at.GetLower()).Store(dst);
+        Avx2.ConvertToVector256Int64(at.GetUpper()).Store(dst + 4);
     }
 
     // For each output position along one axis: the first input coordinate and the range of taps inside the input.

@@ -154,6 +154,14 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
             }
     }
 
+    /// <summary>The 16 floats v0, v1 split into evens (0, 2, …, 14) and odds (1, 3, …, 15), in order (AVX2).</summary>
+    internal static void SplitEvenOdd(Vector256<float> v0, Vector256<float> v1, out Vector256<float> evens, out Vector256<float> odds)
+    {
+        // Per 128-bit lane: [v0 0 2, v1 0 2] and [v0 1 3, v1 1 3]; then the 64-bit pairs back in order.
+        evens = Avx2.Permute4x64(Avx.Shuffle(v0, v1, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+        odds = Avx2.Permute4x64(Avx.Shuffle(v0, v1, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+    }
+
     // evens[m] = src[2m], odds[m] = src[2m + 1] for the count values of src.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Deinterleave(T* src, int count, T* evens, T* odds)
@@ -163,13 +171,9 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         {
             for (; i + 16 <= count; i += 16)
             {
-                var v0 = Avx.LoadVector256((float*)src + i);
-                var v1 = Avx.LoadVector256((float*)src + i + 8);
-                // Per 128-bit lane: [v0 0 2, v1 0 2] and [v0 1 3, v1 1 3]; then the 64-bit pairs back in order.
-                var e = Avx.Shuffle(v0, v1, 0b10_00_10_00).AsDouble();
-                var o = Avx.Shuffle(v0, v1, 0b11_01_11_01).AsDouble();
-                Avx.Store((float*)evens + i / 2, Avx2.Permute4x64(e, 0b11_01_10_00).AsSingle());
-                Avx.Store((float*)odds + i / 2, Avx2.Permute4x64(o, 0b11_01_10_00).AsSingle());
+                SplitEvenOdd(Avx.LoadVector256((float*)src + i), Avx.LoadVector256((float*)src + i + 8), out var e, out var o);
+                Avx.Store((float*)evens + i / 2, e);
+                Avx.Store((float*)odds + i / 2, o);
             }
         }
         for (; i + 1 < count; i += 2)
