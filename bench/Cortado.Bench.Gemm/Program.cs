@@ -166,6 +166,31 @@ foreach (var op in opts.Ops)
                 Emit("conv2d_backward_input", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} p{L.P}\",\"threads\":{threads},\"fold_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
         }
+        else if (op == "shifted")
+        {
+            // Convolution forward passes of ResNet-18/50 and training layers: the implicit GEMM against the shifted-input
+            // GEMM (ConvAlgorithm.Shifted), alternating call by call; whether they gave the same bits.
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (1, 3, 224, 64, 7, 2, 3), (1, 64, 56, 64, 3, 1, 1), (1, 64, 56, 128, 3, 2, 1), (1, 128, 28, 128, 3, 1, 1),
+                (1, 256, 14, 256, 3, 1, 1), (1, 512, 7, 512, 3, 1, 1), (1, 64, 56, 128, 1, 2, 0), (1, 256, 56, 64, 1, 1, 0),
+                (8, 64, 56, 64, 3, 1, 1), (8, 512, 7, 512, 3, 1, 1), (16, 64, 16, 64, 3, 1, 1), (16, 3, 64, 64, 7, 2, 3),
+            ];
+            var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
+            foreach (var L in layers)
+            {
+                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
+                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
+                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var y0 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                var y1 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                var times = Alternate(opts.Runs ?? 21, v => Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = v == 0 ? Cortado.Cpu.Conv.ConvAlgorithm.Implicit : Cortado.Cpu.Conv.ConvAlgorithm.Shifted,
+                                      () => backend.Conv2d(x, wt, null, Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm == Cortado.Cpu.Conv.ConvAlgorithm.Implicit ? y0 : y1, g), warmEach: false);
+                Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
+                bool same = y0.ToArray<float>().AsSpan().SequenceEqual(y1.ToArray<float>());
+                Emit("conv2d_shifted", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"implicit_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"shifted_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"same_bits\":{(same ? "true" : "false")}");
+            }
+        }
         else if (op == "pool")
         {
             // Max pooling with indices (training): the scalar loop against the vector paths (VectorPaths.Enabled),

@@ -153,7 +153,7 @@ public sealed class ConvTests
     {
         var (x, w, bias, dy) = Inputs(g, withBias);
         var e = Reference(g, x, w, bias, dy);
-        foreach (var algorithm in new[] { ConvAlgorithm.Auto, ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit })
+        foreach (var algorithm in new[] { ConvAlgorithm.Auto, ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit, ConvAlgorithm.Shifted })
             foreach (var (dt, rel) in new[] { (DType.Float64, 1e-13), (DType.Float32, 1e-5) })
             {
                 var (y, dx, dw) = WithAlgorithm(algorithm, () => RunAll(g, dt, x, w, bias, dy));
@@ -227,6 +227,44 @@ public sealed class ConvTests
                     var a = WithAlgorithm(ConvAlgorithm.Im2Col, () => RunAll(g, dt, x, w, bias, dy)).y;
                     var b = WithAlgorithm(ConvAlgorithm.Implicit, () => RunAll(g, dt, x, w, bias, dy)).y;
                     BitEqual($"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: implicit against im2col", a, b);
+                }
+            }
+        });
+    }
+
+    [Fact]
+    public void ShiftedInputGivesTheBitsOfIm2Col()
+    {
+        // Output pixels as GEMM rows read in place from the padded, phase-split copy of x: every path case and the
+        // shapes below, each vector width, both dtypes and thread counts give the bits of the stored column matrix,
+        // with bias, residual and activation fused (the residual and activation only in the fused call).
+        var cases = PathCases();
+        cases.Add((G(3, 5, 6, 5, 20, 3, 3, 1, 1, 2, 2, 1, 1, 1), true));     // padding wider than the kernel's reach
+        cases.Add((G(2, 4, 9, 9, 7, 3, 3, 2, 2, 1, 1, 2, 2, 1), false));    // stride 2 with dilation 2
+        cases.Add((G(1, 32, 12, 10, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1), true)); // K = 288 > KC: the bias is C's start
+        cases.Add((G(2, 600, 40, 41, 19, 1, 1, 1, 1, 0, 0, 1, 1, 1), false)); // several K blocks and row blocks
+        cases.Add((G(5, 8, 5, 6, 50, 1, 1, 2, 2, 0, 0, 1, 1, 1), true));    // 1×1 at stride 2, five samples per GEMM
+        cases.Add((G(1, 3, 30, 30, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1), true));  // a 7×7 stem at stride 2: four phases
+        var be = CpuBackend.Instance;
+        var relu = Activation.Relu;
+        EveryWidthAndThreadCount((width, threads) =>
+        {
+            foreach (var (g, withBias) in cases)
+            {
+                var (x, w, bias, dy) = Inputs(g, withBias);
+                var residual = RandomArray(dy.Length, 5);
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                {
+                    double[] Run(ConvAlgorithm algorithm, bool fused) => WithAlgorithm(algorithm, () =>
+                    {
+                        var y = T(Enumerable.Repeat(double.NaN, dy.Length).ToArray(), dt, YShape(g));
+                        be.Conv2d(T(x, dt, XShape(g)), T(w, dt, WShape(g)), bias == null ? null : T(bias, dt, [g.OutC]), y, g,
+                                  fused ? relu : default, fused ? T(residual, dt, YShape(g)) : null);
+                        return D(y);
+                    });
+                    string what = $"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: shifted against im2col";
+                    BitEqual(what, Run(ConvAlgorithm.Im2Col, false), Run(ConvAlgorithm.Shifted, false));
+                    BitEqual(what + ", fused", Run(ConvAlgorithm.Im2Col, true), Run(ConvAlgorithm.Shifted, true));
                 }
             }
         });

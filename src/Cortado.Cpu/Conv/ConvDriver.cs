@@ -18,6 +18,12 @@ internal enum ConvAlgorithm
 
     /// <summary>GEMM whose column panels are packed straight from the input (<see cref="Im2ColPanels{T}"/>).</summary>
     Implicit,
+
+    /// <summary>
+    /// GEMM over output pixels × output channels whose rows are read in place from a padded copy of the input, each
+    /// tap a constant shift (<see cref="ShiftedLayout"/>): nothing is unfolded or packed but the weights.
+    /// </summary>
+    Shifted,
 }
 
 /// <summary>
@@ -65,18 +71,17 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         ConvAlgorithm choice = ConvAlgorithm.Implicit;
         if ((long)g.N * g.OutC * g.OutH * g.OutW * (g.C / g.Groups) * g.KH * g.KW >= TuneMinMacs)
         {
-            double best0 = double.MaxValue, best1 = double.MaxValue;
+            ReadOnlySpan<ConvAlgorithm> candidates = [ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit, ConvAlgorithm.Shifted];
+            Span<long> best = [long.MaxValue, long.MaxValue, long.MaxValue];
             for (int t = 0; t < TuneTrials; t++)
-            {
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                ForwardWith(ConvAlgorithm.Im2Col, x, w, bias, y, g, act, residual);
-                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                ForwardWith(ConvAlgorithm.Implicit, x, w, bias, y, g, act, residual);
-                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                best0 = Math.Min(best0, t1 - t0);
-                best1 = Math.Min(best1, t2 - t1);
-            }
-            choice = best0 < best1 ? ConvAlgorithm.Im2Col : ConvAlgorithm.Implicit;
+                for (int i = 0; i < candidates.Length; i++)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    ForwardWith(candidates[i], x, w, bias, y, g, act, residual);
+                    best[i] = Math.Min(best[i], System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+                }
+            for (int i = 0; i < candidates.Length; i++)
+                if (best[i] < best[(int)choice - 1]) choice = candidates[i];
         }
         s_chosen[key] = choice;
         return choice;
@@ -101,7 +106,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
 
     // Whole chunks per thread when there are enough of them to share evenly, or when each is too small
     // for a split inside its GEMMs to pay off.
-    private static bool SplitOverChunks(int chunks, long macsPerChunk)
+    internal static bool SplitOverChunks(int chunks, long macsPerChunk)
     {
         int threads = CortadoThreads.Count;
         if (threads <= 1 || chunks <= 1) return false;
@@ -158,6 +163,11 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
 
     private static void ForwardWith(ConvAlgorithm algorithm, T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act, T* residual)
     {
+        if (algorithm == ConvAlgorithm.Shifted)
+        {
+            ShiftedConv<T>.Forward(x, w, bias, y, g, act, residual);
+            return;
+        }
         int cg = g.C / g.Groups, ocg = g.OutC / g.Groups;
         int rowsK = cg * g.KH * g.KW;
         int ohw = g.OutH * g.OutW, hw = g.H * g.W;

@@ -43,6 +43,7 @@ internal static class GemmScratch
     [ThreadStatic] private static AlignedBuffer? t_stage;
     [ThreadStatic] private static AlignedBuffer? t_block;
     [ThreadStatic] private static AlignedBuffer? t_transposed;
+    [ThreadStatic] private static AlignedBuffer? t_shifts;
 
     /// <summary>This thread's buffer for packed A panels.</summary>
     public static AlignedBuffer A => t_a ??= new AlignedBuffer();
@@ -61,4 +62,7 @@ internal static class GemmScratch
 
     /// <summary>This thread's buffer for a product computed as Cᵀ, summed row-major before it is transposed into C.</summary>
     public static AlignedBuffer Transposed => t_transposed ??= new AlignedBuffer();
+
+    /// <summary>This thread's buffer for a shifted A's step shifts (<see cref="ShiftPanel{T}"/>).</summary>
+    public static AlignedBuffer Shifts => t_shifts ??= new AlignedBuffer();
 }

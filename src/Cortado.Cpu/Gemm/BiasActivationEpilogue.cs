@@ -21,11 +21,15 @@ internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, Activation ac
     public override void Apply(T* c, nint ldc, int row0, int rows, int col0, int cols)
     {
         for (int i = 0; i < rows; i++)
-        {
-            var row = new Span<T>(c + i * ldc, cols);
-            if (rowBias != null) TensorPrimitives.Add(row, rowBias[row0 + i], row);
-            if (residual != null) TensorPrimitives.Add(row, new ReadOnlySpan<T>(residual + (row0 + i) * ldr + col0, cols), row);
-            activation.Apply(row);
-        }
+            Finish(new Span<T>(c + i * ldc, cols), rowBias, row0 + i,
+                   residual == null ? default : new ReadOnlySpan<T>(residual + (row0 + i) * ldr + col0, cols), activation);
+    }
+
+    /// <summary>row = act((row + bias[index]) + residual) (bias may be null, residual empty): one finished row.</summary>
+    public static void Finish(Span<T> row, T* bias, int index, ReadOnlySpan<T> residual, Activation activation)
+    {
+        if (bias != null) TensorPrimitives.Add(row, bias[index], row);
+        if (!residual.IsEmpty) TensorPrimitives.Add(row, residual, row);
+        activation.Apply(row);
     }
 }

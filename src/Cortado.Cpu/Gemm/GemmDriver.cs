@@ -25,6 +25,9 @@ internal static class GemmBlocking
     /// <summary>Rows of A packed at once (an MS×KC block, shared by all threads).</summary>
     public static int MS = 4096;
 
+    /// <summary>Bytes of A that one block of shifted rows (read in place, <see cref="ShiftPanel{T}"/>) may span at most.</summary>
+    public static int ShiftedBlockBytes = 1 << 20;
+
     /// <summary>
     /// Where each C tile is prefetched before its micro-kernel runs (x86): 0 nowhere, 1 into L1, 2 into L2. The
     /// kernel streams its A and B panels through L1 first, which would evict a tile fetched into L1 that early.
@@ -97,12 +100,16 @@ internal static unsafe class GemmDriver<T, TK>
     /// <summary>
     /// Runs one GEMM; element (i, j) of stored A is a[i·lda + j] (likewise B). C's element (i, j) is
     /// c[i·ldc + j], or c[j·ldc + i] when <paramref name="transC"/> (used to run Cᵀ = op(B)ᵀ·op(A)ᵀ).
+    /// With <paramref name="aShifts"/> (K + 1 entries), A is read in place as A[i, p] = a[i + aShifts[p]]
+    /// (<see cref="ShiftPanel{T}"/>; not with transA or transC), and nothing of it is packed: a partial last row panel
+    /// reads up to a[RoundUp(m, MR) − 1 + shift], which the caller keeps inside its buffer.
     /// </summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
                            T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel, bool transC = false,
-                           PanelSource<T>? bSource = null, GemmEpilogue<T>? epilogue = null)
+                           PanelSource<T>? bSource = null, GemmEpilogue<T>? epilogue = null, nint* aShifts = null)
     {
         if (m <= 0 || n <= 0) return;
+        if (aShifts != null && (transA || transC)) throw new ArgumentException("shifted rows of A are read untransposed into an untransposed C", nameof(aShifts));
         if (transC && k > 0 && alpha != T.Zero && GemmBlocking.StageTransposedC && (long)m * n <= GemmBlocking.StagedElementsMax)
         {
             // Cᵀ summed in a row-major buffer like any product, then transposed into C once: the same arithmetic on the
@@ -134,18 +141,22 @@ internal static unsafe class GemmDriver<T, TK>
         int kcMax = (k + kBlocks - 1) / kBlocks;
         int ncMax = Math.Min(RoundUp(n, nr), RoundUp(Math.Max(GemmBlocking.NC * 4 / sizeof(T), nr), nr));
         int msMax = Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr));
+        // Shifted rows are read where they lie, not packed: fewer rows per block keep what a K block of them reads (at
+        // most rows × kc values, fewer where steps share values) in L2.
+        if (aShifts != null) msMax = Math.Min(msMax, Math.Max(mr, GemmBlocking.ShiftedBlockBytes / (kcMax * sizeof(T)) / mr * mr));
         int threads = allowParallel && (long)m * n * k >= GemmBlocking.ParallelThreshold ? CortadoThreads.Count : 1;
 
         // When all of A is one block of rows but B takes several column blocks, A is packed once, all its K blocks
         // side by side, instead of again for every column block (a convolution's weights over a wide image).
         long aBlock = (long)msMax * kcMax;
         bool keepA = m <= msMax && n > ncMax && aBlock * kBlocks * sizeof(T) <= KeepPackedABytes;
-        T* packedA = (T*)GemmScratch.A.Get((nuint)(aBlock * (keepA ? kBlocks : 1) * sizeof(T)));
+        T* packedA = aShifts != null ? null : (T*)GemmScratch.A.Get((nuint)(aBlock * (keepA ? kBlocks : 1) * sizeof(T)));
         var job = new Job
         {
             TransA = transA, TransB = transB, TransC = transC, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc,
             PackedB = (T*)GemmScratch.B.Get((nuint)((long)kcMax * ncMax * sizeof(T))), BSource = bSource,
             InPlaceA = !transA && GemmBlocking.ReadAInPlace && n <= GemmBlocking.InPlaceAMaxPanels * nr,
+            AShifts = aShifts,
         };
         Action<int> pack = job.PackItem, compute = job.ComputeItem;
         for (int jc = 0; jc < n; jc += ncMax)
@@ -168,7 +179,7 @@ internal static unsafe class GemmDriver<T, TK>
                     job.BItems = ic == 0 ? (job.NPanels + PanelsPerPackItem - 1) / PanelsPerPackItem : 0;
                     job.PackedA = keepA ? packedA + kb * aBlock : packedA;
                     // Read in place, A needs only its last row panel packed, and only when that one is partial.
-                    job.AItems = keepA && jc > 0 ? 0
+                    job.AItems = aShifts != null || keepA && jc > 0 ? 0
                         : job.InPlaceA ? (job.Ms % mr != 0 ? 1 : 0)
                         : (job.MPanels + PanelsPerPackItem - 1) / PanelsPerPackItem;
                     For(job.BItems + job.AItems, pack, threads);
@@ -211,6 +222,7 @@ internal static unsafe class GemmDriver<T, TK>
         public bool TransA, TransB, TransC, InPlaceA;
         public T Alpha, Beta;
         public T* A, B, C, PackedA, PackedB;
+        public nint* AShifts;
         public PanelSource<T>? BSource;
         public GemmEpilogue<T>? Post;
         public nint Lda, Ldb, Ldc;
@@ -332,7 +344,8 @@ internal static unsafe class GemmDriver<T, TK>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Tile(bool inPlace, int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
         {
-            if (inPlace) TK.RunRows(kc, a, Lda, b, c, ldc, alpha, beta);
+            if (AShifts != null) TK.RunShifted(kc, a, AShifts + Pc, b, c, ldc, alpha, beta);
+            else if (inPlace) TK.RunRows(kc, a, Lda, b, c, ldc, alpha, beta);
             else TK.Run(kc, a, b, c, ldc, alpha, beta);
         }
 
@@ -352,8 +365,10 @@ internal static unsafe class GemmDriver<T, TK>
             {
                 int rows = Math.Min(mr, Ms - ip * mr);
                 // A full row panel of a row-major A is read where it is stored; the partial one from its packed copy.
+                // Shifted rows are all read in place.
                 bool inPlace = InPlaceA && rows == mr;
-                T* ap = inPlace ? A + (nint)(Ic + ip * mr) * Lda + Pc : PackedA + (nint)ip * mr * kc;
+                T* ap = AShifts != null ? A + (Ic + ip * mr)
+                    : inPlace ? A + (nint)(Ic + ip * mr) * Lda + Pc : PackedA + (nint)ip * mr * kc;
                 for (int jp = jp0; jp < jp1; jp++)
                 {
                     T* bp = PackedB + (nint)jp * nr * kc;

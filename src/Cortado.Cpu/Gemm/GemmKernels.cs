@@ -126,6 +126,33 @@ internal static class GemmKernels
         Single(false, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, allowParallel, b, epilogue);
     }
 
+    /// <summary>
+    /// C = A·op(B) + beta·C where A (m×k) is read in place at a shift per step, A[i, p] = a[i + shifts[p]] (shifts has
+    /// k + 1 entries; see <see cref="GemmDriver{T, TK}.Run"/> for how far past row m − 1 it reads). No A panel is
+    /// packed, and the product is never swapped to Cᵀ; each element is summed in the same order as by
+    /// <see cref="Gemm{T}"/>.
+    /// </summary>
+    public static unsafe void GemmShifted<T>(int m, int n, int k, T* a, nint* shifts, bool transB, T* b, nint ldb,
+                                             double beta, T* c, nint ldc, bool allowParallel = true, GemmEpilogue<T>? epilogue = null)
+        where T : unmanaged
+    {
+        if (m <= 0 || n <= 0) return;
+        Single(false, transB, m, n, k, 1.0, a, 0, b, ldb, beta, c, ldc, allowParallel, null, epilogue, shifts);
+    }
+
+    /// <summary>The micro-kernel tile (MR, NR) that <see cref="GemmShifted{T}"/> takes for an m×n product.</summary>
+    public static (int MR, int NR) ShiftedTile<T>(int m, int n) where T : unmanaged
+    {
+        bool f = typeof(T) == typeof(float);
+        return ActiveWidth switch
+        {
+            512 => f ? (ChooseF32x512Unswapped(m, n) ? (F32x512Wide.MR, F32x512Wide.NR) : (F32x512.MR, F32x512.NR)) : (F64x512.MR, F64x512.NR),
+            256 => f ? (F32x256.MR, F32x256.NR) : (F64x256.MR, F64x256.NR),
+            128 => f ? (F32x128.MR, F32x128.NR) : (F64x128.MR, F64x128.NR),
+            _ => f ? (F32Scalar.MR, F32Scalar.NR) : (F64Scalar.MR, F64Scalar.NR),
+        };
+    }
+
     /// <summary>True when <see cref="Gemm{T}"/> would compute an m×n product as Cᵀ with the active micro-kernel.</summary>
     public static bool WouldSwap<T>(int m, int n) where T : unmanaged
     {
@@ -183,10 +210,11 @@ internal static class GemmKernels
 
     private static int RoundUp(int x, int q) => (x + q - 1) / q * q;
 
-    // One GEMM with the active width's micro-kernel; B comes from `source` when given (never swapped to Cᵀ then).
+    // One GEMM with the active width's micro-kernel; B comes from `source` when given, A from shifted rows when
+    // `shifts` is (never swapped to Cᵀ then).
     private static unsafe void Single<T>(bool transA, bool transB, int m, int n, int k, double alpha,
                                          T* a, nint lda, T* b, nint ldb, double beta, T* c, nint ldc, bool allowParallel,
-                                         PanelSource<T>? source = null, GemmEpilogue<T>? epilogue = null)
+                                         PanelSource<T>? source = null, GemmEpilogue<T>? epilogue = null, nint* shifts = null)
         where T : unmanaged
     {
         int width = ActiveWidth;
@@ -199,15 +227,15 @@ internal static class GemmKernels
             switch (width)
             {
                 case 512:
-                    // B from a panel source is never swapped, so only the unswapped costs decide there.
-                    if (source != null ? ChooseF32x512Unswapped(m, n) : ChooseF32x512(m, n).Wide)
-                        Drive<float, F32x512Wide>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post);
+                    // B from a panel source (or A from shifted rows) is never swapped, so only the unswapped costs decide there.
+                    if (source != null || shifts != null ? ChooseF32x512Unswapped(m, n) : ChooseF32x512(m, n).Wide)
+                        Drive<float, F32x512Wide>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts);
                     else
-                        Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post);
+                        Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts);
                     break;
-                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post); break;
-                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post); break;
-                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post); break;
+                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts); break;
+                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts); break;
+                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts); break;
             }
         }
         else if (typeof(T) == typeof(double))
@@ -217,10 +245,10 @@ internal static class GemmKernels
             var post = (GemmEpilogue<double>?)(object?)epilogue;
             switch (width)
             {
-                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
-                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
-                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
-                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post); break;
+                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
+                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
+                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
+                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
             }
         }
         else
@@ -257,12 +285,12 @@ internal static class GemmKernels
 
     private static unsafe void Drive<T, TK>(bool transA, bool transB, int m, int n, int k, T alpha,
                                             T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel,
-                                            PanelSource<T>? source, GemmEpilogue<T>? epilogue)
+                                            PanelSource<T>? source, GemmEpilogue<T>? epilogue, nint* shifts)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         where TK : struct, IMicroKernel<T>
     {
-        if (source != null)
-            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source, epilogue: epilogue);
+        if (source != null || shifts != null)
+            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source, epilogue: epilogue, aShifts: shifts);
         else if (m == 1 && k > 0 && alpha != T.Zero && RowGemvMatches<T, TK>())
         {
             // One row of C: no panels to pack, the same sums (the fused micro-kernels' chains) read in place.

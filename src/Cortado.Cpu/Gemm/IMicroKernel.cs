@@ -30,6 +30,12 @@ internal unsafe interface IMicroKernel<T> where T : unmanaged
     /// offset p) instead of a packed panel: the same multiply-adds in the same order, so the same bits.
     /// </summary>
     static abstract void RunRows(int kc, T* a, nint lda, T* b, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>
+    /// <see cref="Run"/> with A read in place at a shift per step: A[i, p] = a[i + shifts[p]] (rows consecutive in
+    /// memory, see <see cref="ShiftPanel{T}"/>); shifts[kc] must exist. The same multiply-adds in the same order.
+    /// </summary>
+    static abstract void RunShifted(int kc, T* a, nint* shifts, T* b, T* c, nint ldc, T alpha, T beta);
 }
 
 /// <summary>Where a micro-kernel reads A: element i (i &lt; MR) of the current step p, then the next step.</summary>
@@ -74,5 +80,28 @@ internal unsafe struct RowPanel<T>(T* a, nint lda) : IAPanel<T> where T : unmana
         _r0++;
         _r4++;
         _r8++;
+    }
+}
+
+/// <summary>
+/// Rows of A that lie one after another in memory, read in place at a fixed shift per step: A[i, p] = a[i + shifts[p]].
+/// A convolution's output pixels over a padded copy of its input have this form: every tap (channel, kernel row,
+/// kernel column) is one shift (<see cref="Conv.ShiftedLayout"/>). The table holds an entry past the last step,
+/// which <see cref="Next"/> reads after it.
+/// </summary>
+internal unsafe struct ShiftPanel<T>(T* a, nint* shifts) : IAPanel<T> where T : unmanaged
+{
+    private readonly T* _a = a;
+    private nint* _shift = shifts;
+    private T* _row = a + *shifts;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly T At(int i) => _row[i];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Next()
+    {
+        _shift++;
+        _row = _a + *_shift;
     }
 }

@@ -19,6 +19,9 @@ internal readonly unsafe struct F32x512 : IMicroKernel<float>
     public static void RunRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, float alpha, float beta) =>
         Core(kc, new RowPanel<float>(a, lda), b, c, ldc, alpha, beta);
 
+    public static void RunShifted(int kc, float* a, nint* shifts, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new ShiftPanel<float>(a, shifts), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, float* b, float* c, nint ldc, float alpha, float beta) where TA : struct, IAPanel<float>
     {
@@ -177,6 +180,9 @@ internal readonly unsafe struct F32x512Wide : IMicroKernel<float>
     public static void RunRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, float alpha, float beta) =>
         Core(kc, new RowPanel<float>(a, lda), b, c, ldc, alpha, beta);
 
+    public static void RunShifted(int kc, float* a, nint* shifts, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new ShiftPanel<float>(a, shifts), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, float* b, float* c, nint ldc, float alpha, float beta) where TA : struct, IAPanel<float>
     {
@@ -315,6 +321,9 @@ internal readonly unsafe struct F32x256 : IMicroKernel<float>
     public static void RunRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, float alpha, float beta) =>
         Core(kc, new RowPanel<float>(a, lda), b, c, ldc, alpha, beta);
 
+    public static void RunShifted(int kc, float* a, nint* shifts, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new ShiftPanel<float>(a, shifts), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, float* b, float* c, nint ldc, float alpha, float beta) where TA : struct, IAPanel<float>
     {
@@ -408,6 +417,9 @@ internal readonly unsafe struct F32x128 : IMicroKernel<float>
     public static void RunRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, float alpha, float beta) =>
         Core(kc, new RowPanel<float>(a, lda), b, c, ldc, alpha, beta);
 
+    public static void RunShifted(int kc, float* a, nint* shifts, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new ShiftPanel<float>(a, shifts), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, float* b, float* c, nint ldc, float alpha, float beta) where TA : struct, IAPanel<float>
     {
@@ -500,6 +512,9 @@ internal readonly unsafe struct F32Scalar : IMicroKernel<float>
 
     public static void RunRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, float alpha, float beta) =>
         Core(kc, new RowPanel<float>(a, lda), b, c, ldc, alpha, beta);
+
+    public static void RunShifted(int kc, float* a, nint* shifts, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new ShiftPanel<float>(a, shifts), b, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, float* b, float* c, nint ldc, float alpha, float beta) where TA : struct, IAPanel<float>

@@ -19,6 +19,9 @@ internal readonly unsafe struct F64x512 : IMicroKernel<double>
     public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
         Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
 
+    public static void RunShifted(int kc, double* a, nint* shifts, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new ShiftPanel<double>(a, shifts), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
     {
@@ -172,6 +175,9 @@ internal readonly unsafe struct F64x256 : IMicroKernel<double>
     public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
         Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
 
+    public static void RunShifted(int kc, double* a, nint* shifts, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new ShiftPanel<double>(a, shifts), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
     {
@@ -265,6 +271,9 @@ internal readonly unsafe struct F64x128 : IMicroKernel<double>
     public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
         Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
 
+    public static void RunShifted(int kc, double* a, nint* shifts, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new ShiftPanel<double>(a, shifts), b, c, ldc, alpha, beta);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
     {
@@ -357,6 +366,9 @@ internal readonly unsafe struct F64Scalar : IMicroKernel<double>
 
     public static void RunRows(int kc, double* a, nint lda, double* b, double* c, nint ldc, double alpha, double beta) =>
         Core(kc, new RowPanel<double>(a, lda), b, c, ldc, alpha, beta);
+
+    public static void RunShifted(int kc, double* a, nint* shifts, double* b, double* c, nint ldc, double alpha, double beta) =>
+        Core(kc, new ShiftPanel<double>(a, shifts), b, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Core<TA>(int kc, TA pa, double* b, double* c, nint ldc, double alpha, double beta) where TA : struct, IAPanel<double>
