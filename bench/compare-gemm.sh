@@ -1,32 +1,48 @@
 #!/usr/bin/env bash
-# SGEMM side by side with PyTorch: alternates Cortado and PyTorch runs (ROUNDS each, every size and
-# thread count), then prints the median GFLOP/s of each and their ratio. Needs ../shared/peers/setup.sh.
+# SGEMM side by side with PyTorch and ONNX Runtime (a MatMul model): alternates Cortado, PyTorch and ONNX Runtime
+# runs (ROUNDS each, every size and thread count), then prints the median GFLOP/s of each, Cortado's ratio to each
+# peer, and the median FMA peak of one core that Cortado measured just before each of its runs (and its share of it
+# on one thread). Needs ../shared/peers/setup.sh; a peer that is missing is left out with a note.
 # Usage: bench/compare-gemm.sh [SIZES] [THREADS] [ROUNDS]    e.g. bench/compare-gemm.sh 256,1024,2048 1,2 3
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 sizes=${1:-256,1024,2048}
 threads=${2:-1,2}
 rounds=${3:-3}
-peers="$root/../shared/peers"
+# ../shared/peers beside the checkout; a git worktree one level deeper finds it at ../../shared/peers.
+peers=${CORTADO_PEERS:-$root/../shared/peers}
+[[ -f $peers/torch_ref.py ]] || peers="$root/../../shared/peers"
 out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 dotnet build "$root/bench/Cortado.Bench.Gemm" -c Release -nologo -v q >/dev/null
 dll="$root/bench/Cortado.Bench.Gemm/bin/Release/net10.0/Cortado.Bench.Gemm.dll"
 for ((r = 0; r < rounds; r++)); do
   dotnet "$dll" --op sgemm --n "$sizes" --threads "$threads" | sed 's/^/cortado /' >>"$out"
-  /usr/bin/python3 "$peers/torch_ref.py" gemm --n "$sizes" --threads "$threads" | sed 's/^/pytorch /' >>"$out"
+  if [[ -f $peers/torch_ref.py ]]; then
+    /usr/bin/python3 "$peers/torch_ref.py" gemm --n "$sizes" --threads "$threads" | sed 's/^/pytorch /' >>"$out" \
+      || echo "compare-gemm.sh: torch_ref.py failed (run ../shared/peers/setup.sh)" >&2
+  fi
+  if [[ -f $peers/ort_ref.js ]]; then
+    node "$peers/ort_ref.js" gemm --n "$sizes" --threads "$threads" | sed 's/^/onnxruntime /' >>"$out" \
+      || echo "compare-gemm.sh: ort_ref.js failed (run ../shared/peers/setup.sh)" >&2
+  fi
 done
 python3 - "$out" <<'PY'
 import json, statistics, sys
-runs = {}
+runs, peaks = {}, {}
 for line in open(sys.argv[1]):
     who, _, js = line.partition(' ')
     try: j = json.loads(js)
     except ValueError: continue
     if j.get('op') != 'sgemm': continue
-    runs.setdefault((j['n'], j['threads']), {}).setdefault(who, []).append(j['gflops'])
-print(f"{'n':>6} {'threads':>7} {'cortado':>9} {'pytorch':>9} {'ratio':>6}")
+    key = (j['n'], j['threads'])
+    runs.setdefault(key, {}).setdefault(who, []).append(j['gflops'])
+    if who == 'cortado' and 'core_fma_peak_f32' in j: peaks.setdefault(key, []).append(j['core_fma_peak_f32'])
+med = lambda v: statistics.median(v) if v else float('nan')
+print(f"{'n':>6} {'threads':>7} {'cortado':>9} {'pytorch':>9} {'onnxrt':>9} {'vs_pt':>6} {'vs_ort':>6} {'peak/core':>9} {'of_peak':>7}")
 for (n, t), v in sorted(runs.items()):
-    c, p = statistics.median(v.get('cortado', [0])), statistics.median(v.get('pytorch', [0]))
-    print(f"{n:>6} {t:>7} {c:>9.1f} {p:>9.1f} {c / p if p else float('nan'):>6.2f}")
+    c, p, o = med(v.get('cortado', [])), med(v.get('pytorch', [])), med(v.get('onnxruntime', []))
+    pk = med(peaks.get((n, t), []))
+    share = f"{c / pk:7.2f}" if t == 1 else f"{'':>7}"
+    print(f"{n:>6} {t:>7} {c:>9.1f} {p:>9.1f} {o:>9.1f} {c / p:>6.2f} {c / o:>6.2f} {pk:>9.1f} {share}")
 PY
-rm -f "$out"

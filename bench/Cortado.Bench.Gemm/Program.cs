@@ -166,6 +166,32 @@ foreach (var op in opts.Ops)
                 Emit("conv2d_backward_input", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} p{L.P}\",\"threads\":{threads},\"fold_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"gathered_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
         }
+        else if (op == "packonce")
+        {
+            // Training layers (ResNet-18 at batch 16 on 64×64, LeNet at batch 64) and ResNet at batch 8: forward and
+            // input gradient with the weights packed in every chunk against once per call (PackWeightsOnce),
+            // alternating call by call.
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (16, 3, 64, 64, 7, 2, 3), (16, 64, 16, 64, 3, 1, 1), (16, 128, 8, 128, 3, 1, 1), (16, 256, 4, 256, 3, 1, 1),
+                (16, 512, 2, 512, 3, 1, 1), (64, 1, 28, 6, 5, 1, 2), (64, 6, 14, 16, 5, 1, 0), (8, 64, 56, 64, 3, 1, 1),
+                (8, 256, 14, 256, 3, 1, 1),
+            ];
+            foreach (var L in layers)
+            {
+                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
+                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
+                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                var dx = Tensor.Empty(DType.Float32, L.N, L.C, L.H, L.H);
+                void Set(int v) => Cortado.Cpu.Conv.ConvDriver<float>.PackWeightsOnce = v == 1;
+                var fwd = Alternate(opts.Runs ?? 21, Set, () => backend.Conv2d(x, wt, null, y, g), warmEach: false);
+                var bwd = Alternate(opts.Runs ?? 21, Set, () => backend.Conv2dBackwardInput(y, wt, dx, g), warmEach: false);
+                Cortado.Cpu.Conv.ConvDriver<float>.PackWeightsOnce = true;
+                string shape = $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"algorithm\":\"{Cortado.Cpu.Conv.ConvDriver<float>.Chosen(g)}\"";
+                Emit("conv2d_pack_once", $"{shape},\"forward_ms\":{Fmt(MedianOf(fwd[0]) * 1e3)},\"forward_once_ms\":{Fmt(MedianOf(fwd[1]) * 1e3)},\"forward_speedup\":{Fmt(MedianOf(fwd[0]) / MedianOf(fwd[1]))},\"input_grad_ms\":{Fmt(MedianOf(bwd[0]) * 1e3)},\"input_grad_once_ms\":{Fmt(MedianOf(bwd[1]) * 1e3)},\"input_grad_speedup\":{Fmt(MedianOf(bwd[0]) / MedianOf(bwd[1]))}");
+            }
+        }
         else if (op == "shifted")
         {
             // Convolution forward passes of ResNet-18/50 and training layers: the implicit GEMM against the shifted-input

@@ -271,6 +271,46 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void WeightsPackedOncePerCallGiveTheSameBits()
+    {
+        // With several chunks of samples, the forward pass (each form) and the input gradient pack the weights once
+        // and every chunk's GEMM reads that copy; the bits are those of packing them in each chunk, for every path
+        // case with more than one chunk, each vector width, both dtypes and thread counts.
+        var cases = PathCases().Where(c => c.g.N > 1 && c.g.Groups == 1).ToList();
+        cases.Add((G(7, 16, 20, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1), true));  // 400 pixels: a chunk per sample
+        cases.Add((G(4, 24, 16, 16, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1), false)); // 1×1: x itself as each sample's columns
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                foreach (var (g, withBias) in cases)
+                {
+                    var (x, w, bias, dy) = Inputs(g, withBias);
+                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                        foreach (var algorithm in new[] { ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit })
+                        {
+                            (double[] y, double[] dx) Run(bool once)
+                            {
+                                ConvDriver<float>.PackWeightsOnce = ConvDriver<double>.PackWeightsOnce = once;
+                                var r = WithAlgorithm(algorithm, () => RunAll(g, dt, x, w, bias, dy));
+                                return (r.y, r.dx);
+                            }
+                            var (y0, dx0) = Run(false);
+                            var (y1, dx1) = Run(true);
+                            string what = $"{g} {dt.Name()} {algorithm} width {width?.ToString() ?? "auto"} threads {threads}: weights packed once";
+                            BitEqual(what + ", forward", y0, y1);
+                            BitEqual(what + ", input gradient", dx0, dx1);
+                        }
+                }
+            });
+        }
+        finally
+        {
+            ConvDriver<float>.PackWeightsOnce = ConvDriver<double>.PackWeightsOnce = true;
+        }
+    }
+
+    [Fact]
     public void GatheredPanelsGiveTheSameBits()
     {
         // Float32 panels of narrow images, forward and transposed (weight gradient), are packed with masked gathers

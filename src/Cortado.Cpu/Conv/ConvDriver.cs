@@ -87,6 +87,19 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         return choice;
     }
 
+    /// <summary>
+    /// Whether the weights are packed once per call when a pass runs several chunks of samples (each chunk's GEMM then
+    /// packs no A) rather than again in every chunk. The bits are the same either way; tests and benchmarks switch it.
+    /// </summary>
+    internal static bool PackWeightsOnce = true;
+
+    // The weights (one group's) as every chunk's GEMM takes them, packed once; none when there is one chunk or several
+    // groups, or the products would not pack them whole.
+    private static WholeA PackWeights(bool transA, int m, int n, int k, T* w, nint ldw, int chunks, int groups, bool panels) =>
+        PackWeightsOnce && chunks > 1 && groups == 1
+            ? GemmKernels.PackWholeA(transA, m, n, k, w, ldw, GemmScratch.WholeA, panels)
+            : default;
+
     /// <summary>GEMM width (output pixels) a chunk of samples aims for.</summary>
     private const int TargetColumns = 256;
 
@@ -180,6 +193,9 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         // as it is finished (for a chunk of several samples, whose staging matrix does not have y's layout, after the
         // scatter).
         bool biasAtEnd = rowsK <= GemmBlocking.KC;
+        // A full chunk's product: from implicit panels, or a stored matrix (x itself for a one-sample 1×1 chunk).
+        bool chunkPanels = algorithm == ConvAlgorithm.Implicit && !(spc == 1 && pointwise) && !GemmKernels.WouldSwap<T>(ocg, spc * ohw);
+        var whole = PackWeights(false, ocg, spc * ohw, rowsK, w, rowsK, chunks, g.Groups, chunkPanels);
 
         void Chunk(int ch, bool inner)
         {
@@ -214,13 +230,13 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 T* wg = wt + (nint)gi * ocg * rowsK;
                 if (cnt == 1 && pointwise)
                 {
-                    GemmKernels.Gemm(false, false, ocg, ohw, cg, 1.0, wg, rowsK, 0, xg, hw, 0, beta, yg, ohw, 0, 1, inner, epilogue);
+                    GemmKernels.Gemm(false, false, ocg, ohw, cg, 1.0, wg, rowsK, 0, xg, hw, 0, beta, yg, ohw, 0, 1, inner, epilogue, whole);
                     continue;
                 }
                 if (implicitCols)
                 {
                     var panels = new Im2ColPanels<T>(xg, (nint)g.C * hw, shape);
-                    GemmKernels.GemmPanels(ocg, (int)ld, rowsK, 1.0, wg, rowsK, panels, beta, outp, ld, inner, epilogue);
+                    GemmKernels.GemmPanels(ocg, (int)ld, rowsK, 1.0, wg, rowsK, panels, beta, outp, ld, inner, epilogue, whole);
                     if (cnt > 1) Scatter(stage, ld, cnt, ocg, ohw, yg, (nint)g.OutC * ohw);
                     if (late) FinishLate(yg, rg, cnt, ocg, ohw, (nint)g.OutC * ohw, act);
                     continue;
@@ -235,7 +251,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                         Im2Col<T>.Unfold((T*)xgp + (nint)j * g.C * hw, (T*)pc + (nint)j * ohw, ld, c, c + 1, g);
                     }
                 });
-                GemmKernels.Gemm(false, false, ocg, (int)ld, rowsK, 1.0, wg, rowsK, 0, cols, ld, 0, beta, outp, ld, 0, 1, inner, epilogue);
+                GemmKernels.Gemm(false, false, ocg, (int)ld, rowsK, 1.0, wg, rowsK, 0, cols, ld, 0, beta, outp, ld, 0, 1, inner, epilogue, whole);
                 if (cnt > 1) Scatter(stage, ld, cnt, ocg, ohw, yg, (nint)g.OutC * ohw);
                 if (late) FinishLate(yg, rg, cnt, ocg, ohw, (nint)g.OutC * ohw, act);
             }
@@ -289,6 +305,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         nint pdy = (nint)dy, pw = (nint)w, pdx = (nint)dx;
         // Narrow float32 images fold by gathering each plane's taps (same bits, see FoldGather).
         using var gather = pointwise && spc == 1 ? null : FoldGather.For<T>(g);
+        var whole = PackWeights(true, rowsK, spc * ohw, ocg, w, rowsK, chunks, g.Groups, panels: false);
 
         void Chunk(int ch, bool inner)
         {
@@ -302,7 +319,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                 T* dys = (T*)pdy + (nint)n0 * g.OutC * ohw;
                 for (int gi = 0; gi < g.Groups; gi++)
                     GemmKernels.Gemm(true, false, cg, ohw, ocg, 1.0, wt + (nint)gi * ocg * rowsK, rowsK, 0,
-                                     dys + (nint)gi * ocg * ohw, ohw, 0, 0.0, dxs + (nint)gi * cg * hw, hw, 0, 1, inner);
+                                     dys + (nint)gi * ocg * ohw, ohw, 0, 0.0, dxs + (nint)gi * cg * hw, hw, 0, 1, inner, packedA: whole);
                 return;
             }
             if (gather == null) new Span<T>(dxs, cnt * g.C * hw).Clear();
@@ -318,7 +335,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                     dyg = stage;
                 }
                 GemmKernels.Gemm(true, false, rowsK, (int)ld, ocg, 1.0, wt + (nint)gi * ocg * rowsK, rowsK, 0,
-                                 dyg, ld, 0, 0.0, cols, ld, 0, 1, inner);
+                                 dyg, ld, 0, 0.0, cols, ld, 0, 1, inner, packedA: whole);
                 // Each (sample, channel) pair's rows fold only into that channel of that sample's dx.
                 nint dg = (nint)(dxs + (nint)gi * cg * hw);
                 ForRanges(cnt * cg, (long)rowsK * ld, inner, (r0, r1) =>

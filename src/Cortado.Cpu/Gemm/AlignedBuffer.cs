@@ -44,6 +44,7 @@ internal static class GemmScratch
     [ThreadStatic] private static AlignedBuffer? t_block;
     [ThreadStatic] private static AlignedBuffer? t_transposed;
     [ThreadStatic] private static AlignedBuffer? t_shifts;
+    [ThreadStatic] private static AlignedBuffer? t_wholeA;
 
     /// <summary>This thread's buffer for packed A panels.</summary>
     public static AlignedBuffer A => t_a ??= new AlignedBuffer();
@@ -65,4 +66,7 @@ internal static class GemmScratch
 
     /// <summary>This thread's buffer for a shifted A's step shifts (<see cref="ShiftPanel{T}"/>).</summary>
     public static AlignedBuffer Shifts => t_shifts ??= new AlignedBuffer();
+
+    /// <summary>This thread's buffer for an A packed whole and shared by several products (<see cref="GemmKernels.PackWholeA{T}"/>).</summary>
+    public static AlignedBuffer WholeA => t_wholeA ??= new AlignedBuffer();
 }

@@ -106,7 +106,8 @@ internal static unsafe class GemmDriver<T, TK>
     /// </summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
                            T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel, bool transC = false,
-                           PanelSource<T>? bSource = null, GemmEpilogue<T>? epilogue = null, nint* aShifts = null)
+                           PanelSource<T>? bSource = null, GemmEpilogue<T>? epilogue = null, nint* aShifts = null,
+                           T* packedWholeA = null)
     {
         if (m <= 0 || n <= 0) return;
         if (aShifts != null && (transA || transC)) throw new ArgumentException("shifted rows of A are read untransposed into an untransposed C", nameof(aShifts));
@@ -150,12 +151,16 @@ internal static unsafe class GemmDriver<T, TK>
         // side by side, instead of again for every column block (a convolution's weights over a wide image).
         long aBlock = (long)msMax * kcMax;
         bool keepA = m <= msMax && n > ncMax && aBlock * kBlocks * sizeof(T) <= KeepPackedABytes;
-        T* packedA = aShifts != null ? null : (T*)GemmScratch.A.Get((nuint)(aBlock * (keepA ? kBlocks : 1) * sizeof(T)));
+        // A packed by PackWholeA for this m and k is the kept layout, and needs no packing here.
+        bool prepacked = packedWholeA != null && aShifts == null && m <= msMax;
+        if (prepacked) keepA = true;
+        T* packedA = prepacked ? packedWholeA
+            : aShifts != null ? null : (T*)GemmScratch.A.Get((nuint)(aBlock * (keepA ? kBlocks : 1) * sizeof(T)));
         var job = new Job
         {
             TransA = transA, TransB = transB, TransC = transC, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc,
             PackedB = (T*)GemmScratch.B.Get((nuint)((long)kcMax * ncMax * sizeof(T))), BSource = bSource,
-            InPlaceA = !transA && GemmBlocking.ReadAInPlace && n <= GemmBlocking.InPlaceAMaxPanels * nr,
+            InPlaceA = !prepacked && !transA && GemmBlocking.ReadAInPlace && n <= GemmBlocking.InPlaceAMaxPanels * nr,
             AShifts = aShifts,
         };
         Action<int> pack = job.PackItem, compute = job.ComputeItem;
@@ -179,7 +184,7 @@ internal static unsafe class GemmDriver<T, TK>
                     job.BItems = ic == 0 ? (job.NPanels + PanelsPerPackItem - 1) / PanelsPerPackItem : 0;
                     job.PackedA = keepA ? packedA + kb * aBlock : packedA;
                     // Read in place, A needs only its last row panel packed, and only when that one is partial.
-                    job.AItems = aShifts != null || keepA && jc > 0 ? 0
+                    job.AItems = aShifts != null || prepacked || keepA && jc > 0 ? 0
                         : job.InPlaceA ? (job.Ms % mr != 0 ? 1 : 0)
                         : (job.MPanels + PanelsPerPackItem - 1) / PanelsPerPackItem;
                     For(job.BItems + job.AItems, pack, threads);
@@ -191,6 +196,42 @@ internal static unsafe class GemmDriver<T, TK>
     }
 
     private const int PanelsPerPackItem = 4;
+
+    /// <summary>
+    /// Elements <see cref="PackWholeA"/> writes for an m×k op(A), or 0 when A that size is not packed whole (more
+    /// rows than one block).
+    /// </summary>
+    public static long WholeALength(int m, int k)
+    {
+        if (m <= 0 || k <= 0) return 0;
+        int mr = TK.MR;
+        int kBlocks = (k + GemmBlocking.KC - 1) / GemmBlocking.KC, kcMax = (k + kBlocks - 1) / kBlocks;
+        int msMax = Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr));
+        return m <= msMax ? (long)msMax * kcMax * kBlocks : 0;
+    }
+
+    /// <summary>
+    /// Packs all of op(A) (m×k) into <paramref name="dst"/> (<see cref="WholeALength"/> elements) as <see cref="Run"/>
+    /// keeps it, every K block side by side, so that several products with this A (a convolution's weights over
+    /// chunks of samples) pass it as packedWholeA and pack nothing. The panels are the ones Run packs itself.
+    /// </summary>
+    public static void PackWholeA(bool transA, int m, int k, T* a, nint lda, T* dst, bool allowParallel)
+    {
+        int mr = TK.MR;
+        int kBlocks = (k + GemmBlocking.KC - 1) / GemmBlocking.KC, kcMax = (k + kBlocks - 1) / kBlocks;
+        int msMax = Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr));
+        int panels = (m + mr - 1) / mr;
+        var job = new Job { TransA = transA, A = a, Lda = lda, Ic = 0, Ms = m, MPanels = panels };
+        Action<int> pack = job.PackItem;
+        int threads = allowParallel && (long)m * k >= 1 << 16 ? CortadoThreads.Count : 1;
+        for (int kb = 0; kb < kBlocks; kb++)
+        {
+            job.Pc = kb * kcMax;
+            job.Kc = Math.Min(kcMax, k - job.Pc);
+            job.PackedA = dst + (long)kb * msMax * kcMax;
+            For((panels + PanelsPerPackItem - 1) / PanelsPerPackItem, pack, threads);
+        }
+    }
 
     /// <summary>Largest packed A kept whole over the column blocks of one call.</summary>
     private const long KeepPackedABytes = 4L << 20;

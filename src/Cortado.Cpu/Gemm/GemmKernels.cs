@@ -75,15 +75,15 @@ internal static class GemmKernels
     public static unsafe void Gemm<T>(bool transA, bool transB, int m, int n, int k, double alpha,
                                       T* a, nint lda, nint strideA, T* b, nint ldb, nint strideB,
                                       double beta, T* c, nint ldc, nint strideC, int batch, bool allowParallel = true,
-                                      GemmEpilogue<T>? epilogue = null)
+                                      GemmEpilogue<T>? epilogue = null, WholeA packedA = default)
         where T : unmanaged
     {
         if (m <= 0 || n <= 0 || batch <= 0) return;
-        if (epilogue != null)
+        if (epilogue != null || packedA.Data != null)
         {
-            // The epilogue's coordinates are those of one C: a fused GEMM is never batched.
-            if (batch != 1) throw new ArgumentException("a GEMM with an epilogue takes one matrix, not a batch", nameof(batch));
-            Single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, null, epilogue);
+            // The epilogue's coordinates are those of one C, and a packed A is one matrix: neither is batched.
+            if (batch != 1) throw new ArgumentException("a GEMM with an epilogue or a packed A takes one matrix, not a batch", nameof(batch));
+            Single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, null, epilogue, packedA: packedA);
             return;
         }
         // One operand shared by the whole batch, the other's rows stacked evenly: one tall GEMM instead of
@@ -119,11 +119,65 @@ internal static class GemmKernels
     /// the same as storing B first and multiplying without the swap to Cᵀ.
     /// </summary>
     public static unsafe void GemmPanels<T>(int m, int n, int k, double alpha, T* a, nint lda, PanelSource<T> b,
-                                            double beta, T* c, nint ldc, bool allowParallel = true, GemmEpilogue<T>? epilogue = null)
+                                            double beta, T* c, nint ldc, bool allowParallel = true, GemmEpilogue<T>? epilogue = null,
+                                            WholeA packedA = default)
         where T : unmanaged
     {
         if (m <= 0 || n <= 0) return;
-        Single(false, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, allowParallel, b, epilogue);
+        Single(false, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, allowParallel, b, epilogue, packedA: packedA);
+    }
+
+    /// <summary>
+    /// Packs op(A) (m×k) whole, for the micro-kernel that <see cref="Gemm{T}"/> (or, with <paramref name="panels"/>,
+    /// <see cref="GemmPanels{T}"/>) takes for an m×n product, into <paramref name="buffer"/>: products with this A and
+    /// that many columns then pack no A (<see cref="GemmDriver{T, TK}.PackWholeA"/>). Returns no packing (Data null)
+    /// where that product would not pack A whole: computed as Cᵀ, one row, or more rows than one block. A product that
+    /// takes another kernel (fewer columns) ignores it and packs A itself; the bits are the same either way.
+    /// </summary>
+    public static unsafe WholeA PackWholeA<T>(bool transA, int m, int n, int k, T* a, nint lda, AlignedBuffer buffer,
+                                              bool panels, bool allowParallel = true)
+        where T : unmanaged
+    {
+        if (m <= 1 || n <= 0 || k <= 0) return default;
+        int width = ActiveWidth;
+        if (typeof(T) == typeof(float))
+        {
+            float* fa = (float*)a;
+            switch (width)
+            {
+                case 512:
+                    bool wide = panels ? ChooseF32x512Unswapped(m, n) : ChooseF32x512(m, n).Wide;
+                    return wide ? Pack<float, F32x512Wide>(transA, m, n, k, fa, lda, buffer, panels, allowParallel)
+                                : Pack<float, F32x512>(transA, m, n, k, fa, lda, buffer, panels, allowParallel);
+                case 256: return Pack<float, F32x256>(transA, m, n, k, fa, lda, buffer, panels, allowParallel);
+                case 128: return Pack<float, F32x128>(transA, m, n, k, fa, lda, buffer, panels, allowParallel);
+                default: return Pack<float, F32Scalar>(transA, m, n, k, fa, lda, buffer, panels, allowParallel);
+            }
+        }
+        if (typeof(T) == typeof(double))
+        {
+            double* da = (double*)a;
+            return width switch
+            {
+                512 => Pack<double, F64x512>(transA, m, n, k, da, lda, buffer, panels, allowParallel),
+                256 => Pack<double, F64x256>(transA, m, n, k, da, lda, buffer, panels, allowParallel),
+                128 => Pack<double, F64x128>(transA, m, n, k, da, lda, buffer, panels, allowParallel),
+                _ => Pack<double, F64Scalar>(transA, m, n, k, da, lda, buffer, panels, allowParallel),
+            };
+        }
+        return default;
+    }
+
+    private static unsafe WholeA Pack<T, TK>(bool transA, int m, int n, int k, T* a, nint lda, AlignedBuffer buffer, bool panels, bool allowParallel)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        where TK : struct, IMicroKernel<T>
+    {
+        if (!panels && SwapPays(m, n, TK.MR, TK.NR)) return default;
+        long length = GemmDriver<T, TK>.WholeALength(m, k);
+        if (length == 0) return default;
+        T* dst = (T*)buffer.Get((nuint)(length * sizeof(T)));
+        GemmDriver<T, TK>.PackWholeA(transA, m, k, a, lda, dst, allowParallel);
+        return new WholeA(dst, typeof(TK), transA, m, k);
     }
 
     /// <summary>
@@ -214,7 +268,8 @@ internal static class GemmKernels
     // `shifts` is (never swapped to Cᵀ then).
     private static unsafe void Single<T>(bool transA, bool transB, int m, int n, int k, double alpha,
                                          T* a, nint lda, T* b, nint ldb, double beta, T* c, nint ldc, bool allowParallel,
-                                         PanelSource<T>? source = null, GemmEpilogue<T>? epilogue = null, nint* shifts = null)
+                                         PanelSource<T>? source = null, GemmEpilogue<T>? epilogue = null, nint* shifts = null,
+                                         WholeA packedA = default)
         where T : unmanaged
     {
         int width = ActiveWidth;
@@ -229,13 +284,13 @@ internal static class GemmKernels
                 case 512:
                     // B from a panel source (or A from shifted rows) is never swapped, so only the unswapped costs decide there.
                     if (source != null || shifts != null ? ChooseF32x512Unswapped(m, n) : ChooseF32x512(m, n).Wide)
-                        Drive<float, F32x512Wide>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts);
+                        Drive<float, F32x512Wide>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts, packedA);
                     else
-                        Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts);
+                        Drive<float, F32x512>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts, packedA);
                     break;
-                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts); break;
-                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts); break;
-                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts); break;
+                case 256: Drive<float, F32x256>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts, packedA); break;
+                case 128: Drive<float, F32x128>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts, packedA); break;
+                default: Drive<float, F32Scalar>(transA, transB, m, n, k, al, fa, lda, fb, ldb, be, fc, ldc, allowParallel, src, post, shifts, packedA); break;
             }
         }
         else if (typeof(T) == typeof(double))
@@ -245,10 +300,10 @@ internal static class GemmKernels
             var post = (GemmEpilogue<double>?)(object?)epilogue;
             switch (width)
             {
-                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
-                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
-                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
-                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts); break;
+                case 512: Drive<double, F64x512>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts, packedA); break;
+                case 256: Drive<double, F64x256>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts, packedA); break;
+                case 128: Drive<double, F64x128>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts, packedA); break;
+                default: Drive<double, F64Scalar>(transA, transB, m, n, k, alpha, da, lda, db, ldb, beta, dc, ldc, allowParallel, src, post, shifts, packedA); break;
             }
         }
         else
@@ -285,12 +340,14 @@ internal static class GemmKernels
 
     private static unsafe void Drive<T, TK>(bool transA, bool transB, int m, int n, int k, T alpha,
                                             T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel,
-                                            PanelSource<T>? source, GemmEpilogue<T>? epilogue, nint* shifts)
+                                            PanelSource<T>? source, GemmEpilogue<T>? epilogue, nint* shifts, WholeA packedA)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         where TK : struct, IMicroKernel<T>
     {
+        // A packed whole for this kernel, this A and this k (anything else packs A itself).
+        T* whole = packedA.Matches(typeof(TK), transA, m, k) ? (T*)packedA.Data : null;
         if (source != null || shifts != null)
-            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source, epilogue: epilogue, aShifts: shifts);
+            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, bSource: source, epilogue: epilogue, aShifts: shifts, packedWholeA: whole);
         else if (m == 1 && k > 0 && alpha != T.Zero && RowGemvMatches<T, TK>())
         {
             // One row of C: no panels to pack, the same sums (the fused micro-kernels' chains) read in place.
@@ -300,6 +357,18 @@ internal static class GemmKernels
         else if (SwapPays(m, n, TK.MR, TK.NR))
             GemmDriver<T, TK>.Run(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, allowParallel, transC: true, epilogue: epilogue);
         else
-            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, epilogue: epilogue);
+            GemmDriver<T, TK>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, allowParallel, epilogue: epilogue, packedWholeA: whole);
     }
+}
+
+/// <summary>An op(A) packed whole by <see cref="GemmKernels.PackWholeA{T}"/> for one micro-kernel (Data null: none).</summary>
+internal readonly unsafe struct WholeA(void* data, Type kernel, bool transA, int m, int k)
+{
+    public readonly void* Data = data;
+    private readonly Type? _kernel = kernel;
+    private readonly bool _transA = transA;
+    private readonly int _m = m, _k = k;
+
+    /// <summary>Whether a product of this shape with this kernel can use it.</summary>
+    public bool Matches(Type kernel, bool transA, int m, int k) => Data != null && kernel == _kernel && transA == _transA && m == _m && k == _k;
 }
