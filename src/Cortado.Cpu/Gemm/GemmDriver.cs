@@ -381,6 +381,36 @@ internal static unsafe class GemmDriver<T, TK>
             for (; j < width; j++) dst[j] = T.Zero;
         }
 
+        // c[j] = alpha·t[j] + beta·c[j] for j < cols (c not read when beta is 0), multiplied and added unfused as the
+        // micro-kernels' own epilogue does: full vectors first, then one at a time.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void FinishRow(T* c, T* t, int cols, T alpha, T beta)
+        {
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var va = Vector512.Create(alpha);
+                var vb = Vector512.Create(beta);
+                if (beta == T.Zero)
+                    for (; j + Vector512<T>.Count <= cols; j += Vector512<T>.Count) (va * Vector512.Load(t + j)).Store(c + j);
+                else
+                    for (; j + Vector512<T>.Count <= cols; j += Vector512<T>.Count) (va * Vector512.Load(t + j) + vb * Vector512.Load(c + j)).Store(c + j);
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var va = Vector256.Create(alpha);
+                var vb = Vector256.Create(beta);
+                if (beta == T.Zero)
+                    for (; j + Vector256<T>.Count <= cols; j += Vector256<T>.Count) (va * Vector256.Load(t + j)).Store(c + j);
+                else
+                    for (; j + Vector256<T>.Count <= cols; j += Vector256<T>.Count) (va * Vector256.Load(t + j) + vb * Vector256.Load(c + j)).Store(c + j);
+            }
+            if (beta == T.Zero)
+                for (; j < cols; j++) c[j] = alpha * t[j];
+            else
+                for (; j < cols; j++) c[j] = alpha * t[j] + beta * c[j];
+        }
+
         // One micro-kernel call, with A read in place (row stride Lda) or from its packed panel.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Tile(bool inPlace, int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
@@ -450,15 +480,7 @@ internal static unsafe class GemmDriver<T, TK>
                     {
                         // Raw sums into the scratch tile (alpha 1 and beta 0 are exact), then the same epilogue.
                         Tile(inPlace, kc, ap, bp, tile, nr, T.One, T.Zero);
-                        for (int i = 0; i < rows; i++)
-                        {
-                            T* crow = cp + i * Ldc;
-                            T* trow = tile + i * nr;
-                            if (beta == T.Zero)
-                                for (int j = 0; j < cols; j++) crow[j] = alpha * trow[j];
-                            else
-                                for (int j = 0; j < cols; j++) crow[j] = alpha * trow[j] + beta * crow[j];
-                        }
+                        for (int i = 0; i < rows; i++) FinishRow(cp + i * Ldc, tile + i * nr, cols, alpha, beta);
                     }
                 }
             }
