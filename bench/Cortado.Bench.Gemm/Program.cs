@@ -192,6 +192,27 @@ foreach (var op in opts.Ops)
                 Emit("conv2d_pack_once", $"{shape},\"forward_ms\":{Fmt(MedianOf(fwd[0]) * 1e3)},\"forward_once_ms\":{Fmt(MedianOf(fwd[1]) * 1e3)},\"forward_speedup\":{Fmt(MedianOf(fwd[0]) / MedianOf(fwd[1]))},\"input_grad_ms\":{Fmt(MedianOf(bwd[0]) * 1e3)},\"input_grad_once_ms\":{Fmt(MedianOf(bwd[1]) * 1e3)},\"input_grad_speedup\":{Fmt(MedianOf(bwd[0]) / MedianOf(bwd[1]))}");
             }
         }
+        else if (op == "deep")
+        {
+            // Convolutions whose GEMMs have many K blocks (small images, many channels): K block by K block against
+            // the two-phase deep products (GemmBlocking.DeepProducts), alternating call by call (they matter with threads).
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (1, 512, 7, 512, 3, 1, 1), (1, 256, 14, 256, 3, 1, 1), (1, 2048, 7, 512, 1, 1, 0), (1, 1024, 14, 256, 1, 1, 0),
+                (16, 512, 2, 512, 3, 1, 1), (16, 256, 4, 256, 3, 1, 1), (8, 512, 7, 512, 3, 1, 1),
+            ];
+            foreach (var L in layers)
+            {
+                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
+                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
+                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                backend.Conv2d(x, wt, null, y, g); // the form is chosen (timed) before the alternation
+                var times = Alternate(opts.Runs ?? 21, v => GemmBlocking.DeepProducts = v == 1, () => backend.Conv2d(x, wt, null, y, g), warmEach: false);
+                GemmBlocking.DeepProducts = true;
+                Emit("conv2d_deep", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K}\",\"threads\":{threads},\"algorithm\":\"{Cortado.Cpu.Conv.ConvDriver<float>.Chosen(g)}\",\"blocks_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"deep_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+            }
+        }
         else if (op == "shifted")
         {
             // Convolution forward passes of ResNet-18/50 and training layers: the implicit GEMM against the shifted-input

@@ -435,6 +435,41 @@ public sealed class GemmTests
     }
 
     [Fact]
+    public void DeepProductsGiveTheBitsOfTheBlockLoop()
+    {
+        // Products with at least three K blocks and one block of rows and columns run on several threads in two phases
+        // (all of B packed, then row ranges through every K block), A packed by each item, read in place or shifted;
+        // every element must match the K-block-by-K-block loop bit for bit, and the one-thread result.
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    foreach (var (m, n, k) in new[] { (517, 49, 4608), (100, 70, 800), (13, 200, 1500), (64, 17, 3000), (300, 33, 769) })
+                        foreach (bool ta in new[] { false, true })
+                            foreach (bool tb in new[] { false, true })
+                            {
+                                var a = Tensor.FromArray(RandomArray(m * k, m + n)).Cast(dt);
+                                var b = Tensor.FromArray(RandomArray(k * n, k)).Cast(dt);
+                                var c0 = Tensor.FromArray(RandomArray(m * n, 5)).Cast(dt);
+                                double[] Run(bool deep)
+                                {
+                                    GemmBlocking.DeepProducts = deep;
+                                    var c = c0.Clone();
+                                    CpuBackend.Instance.Gemm(ta, tb, m, n, k, 0.7, a, ta ? m : k, 0, b, tb ? k : n, 0, 1.3, c, n, 0, 1);
+                                    return c.Cast(DType.Float64).ToArray<double>();
+                                }
+                                BitEqual($"width {width}, {threads} threads, {dt.Name()}, m={m} n={n} k={k} transA {ta} transB {tb}, deep against block loop", Run(false), Run(true));
+                            }
+            });
+        }
+        finally
+        {
+            GemmBlocking.DeepProducts = true;
+        }
+    }
+
+    [Fact]
     public void ReadingAInPlaceGivesTheBitsOfAPackedA()
     {
         // A row-major A is read where it is stored when C has few column panels; only its partial last row panel is

@@ -25,6 +25,16 @@ internal static class GemmBlocking
     /// <summary>Rows of A packed at once (an MS×KC block, shared by all threads).</summary>
     public static int MS = 4096;
 
+    /// <summary>
+    /// Whether a product with many K blocks (at least 3) and one block of rows and of columns runs, on several threads,
+    /// in two parallel phases (all of B packed, then row ranges through every K block) instead of two phases per K block:
+    /// fewer waits for the slowest thread (a 7×7 image's 3×3 layer has 18 K blocks). The bits are the same; tests switch it.
+    /// </summary>
+    public static bool DeepProducts = true;
+
+    /// <summary>Most bytes of B that a deep product packs at once (all its K blocks).</summary>
+    public static long DeepPackedBBytes = 8L << 20;
+
     /// <summary>Bytes of A that one block of shifted rows (read in place, <see cref="ShiftPanel{T}"/>) may span at most.</summary>
     public static int ShiftedBlockBytes = 1 << 20;
 
@@ -163,6 +173,12 @@ internal static unsafe class GemmDriver<T, TK>
             InPlaceA = !prepacked && !transA && GemmBlocking.ReadAInPlace && n <= GemmBlocking.InPlaceAMaxPanels * nr,
             AShifts = aShifts,
         };
+        if (threads > 1 && GemmBlocking.DeepProducts && kBlocks >= 3 && n <= ncMax && m <= msMax
+            && (long)kcMax * ncMax * kBlocks * sizeof(T) <= GemmBlocking.DeepPackedBBytes)
+        {
+            RunDeep(job, m, n, k, kBlocks, kcMax, ncMax, beta, epilogue, threads, prepacked ? packedA : null, aBlock);
+            return;
+        }
         Action<int> pack = job.PackItem, compute = job.ComputeItem;
         for (int jc = 0; jc < n; jc += ncMax)
         {
@@ -196,6 +212,65 @@ internal static unsafe class GemmDriver<T, TK>
     }
 
     private const int PanelsPerPackItem = 4;
+
+    // A deep product (many K blocks, one block of rows and of columns) on several threads in two parallel phases
+    // instead of two per K block: B for every K block is packed first, shared; then each work item, a range of row
+    // panels over all columns, runs the K blocks in order, packing its own A panels (unless A is read in place, shifted
+    // or packed whole already) into its thread's buffer. Every tile sums the same K blocks in the same order and
+    // finishes them the same way, so the bits are those of the block-by-block loop.
+    private static void RunDeep(Job template, int m, int n, int k, int kBlocks, int kcMax, int ncMax, T beta,
+                                GemmEpilogue<T>? epilogue, int threads, T* wholeA, long aBlock)
+    {
+        int mr = TK.MR, nr = TK.NR;
+        template.Jc = 0;
+        template.Nc = n;
+        template.NPanels = (n + nr - 1) / nr;
+        template.Ic = 0;
+        template.Ms = m;
+        template.MPanels = (m + mr - 1) / mr;
+        template.AItems = 0;
+        template.BItems = (template.NPanels + PanelsPerPackItem - 1) / PanelsPerPackItem;
+        // Row ranges only (every item takes all the columns): a few per thread, so that the claiming evens out.
+        int items = Math.Min(template.MPanels, 4 * threads);
+        template.RowsPer = (template.MPanels + items - 1) / items;
+        template.RowBlocks = (template.MPanels + template.RowsPer - 1) / template.RowsPer;
+        template.ColsPer = template.NPanels;
+        template.ColBlocks = 1;
+        T* packedB = (T*)GemmScratch.B.Get((nuint)((long)kcMax * ncMax * kBlocks * sizeof(T)));
+        var jobs = new Job[kBlocks];
+        for (int kb = 0; kb < kBlocks; kb++)
+        {
+            var j = jobs[kb] = template.Clone();
+            j.Pc = kb * kcMax;
+            j.Kc = Math.Min(kcMax, k - j.Pc);
+            j.Beta = kb == 0 ? beta : T.One;
+            j.Post = kb == kBlocks - 1 ? epilogue : null;
+            j.PackedB = packedB + (long)kb * kcMax * ncMax;
+            if (wholeA != null) j.PackedA = wholeA + kb * aBlock;
+        }
+        int bItems = template.BItems;
+        CortadoThreads.ParallelFor(kBlocks * bItems, i => jobs[i / bItems].PackItem(i % bItems));
+        // A is packed by each item for itself unless it is read in place (all but a partial last panel), shifted, or
+        // packed whole by the caller.
+        bool ownA = wholeA == null && template.AShifts == null;
+        CortadoThreads.ParallelFor(template.RowBlocks, item =>
+        {
+            int ip0 = item * template.RowsPer, ip1 = Math.Min(template.MPanels, ip0 + template.RowsPer);
+            T* own = ownA ? (T*)GemmScratch.A.Get((nuint)((long)template.RowsPer * mr * kcMax * sizeof(T))) : null;
+            for (int kb = 0; kb < kBlocks; kb++)
+            {
+                var j = jobs[kb];
+                if (ownA)
+                {
+                    // This item's panels at their own offsets (ip·MR·kc) from a base that puts panel ip0 at `own`.
+                    j = j.Clone();
+                    j.PackedA = own - (nint)ip0 * mr * j.Kc;
+                    j.PackRows(ip0, ip1);
+                }
+                j.ComputeItem(item);
+            }
+        });
+    }
 
     /// <summary>
     /// Elements <see cref="PackWholeA"/> writes for an m×k op(A), or 0 when A that size is not packed whole (more
@@ -295,6 +370,20 @@ internal static unsafe class GemmDriver<T, TK>
             ColsPer = (NPanels + cols - 1) / cols;
             RowBlocks = (MPanels + RowsPer - 1) / RowsPer;
             ColBlocks = (NPanels + ColsPer - 1) / ColsPer;
+        }
+
+        public Job Clone() => (Job)MemberwiseClone();
+
+        // Packs the A panels [ip0, ip1) this block's compute reads from PackedA (with A read in place, only a partial last
+        // panel).
+        public void PackRows(int ip0, int ip1)
+        {
+            if (InPlaceA)
+            {
+                if (ip1 == MPanels && Ms % TK.MR != 0) PackA(MPanels - 1);
+                return;
+            }
+            for (int ip = ip0; ip < ip1; ip++) PackA(ip);
         }
 
         public void PackItem(int item)
