@@ -245,6 +245,7 @@ public sealed class ConvTests
         cases.Add((G(2, 600, 40, 41, 19, 1, 1, 1, 1, 0, 0, 1, 1, 1), false)); // several K blocks and row blocks
         cases.Add((G(5, 8, 5, 6, 50, 1, 1, 2, 2, 0, 0, 1, 1, 1), true));    // 1×1 at stride 2, five samples per GEMM
         cases.Add((G(1, 3, 30, 30, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1), true));  // a 7×7 stem at stride 2: four phases
+        cases.Add((G(1, 96, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1), true));   // four K blocks over 63 rows: a deep product
         var be = CpuBackend.Instance;
         var relu = Activation.Relu;
         EveryWidthAndThreadCount((width, threads) =>
@@ -279,6 +280,7 @@ public sealed class ConvTests
         var cases = PathCases().Where(c => c.g.N > 1 && c.g.Groups == 1).ToList();
         cases.Add((G(7, 16, 20, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1), true));  // 400 pixels: a chunk per sample
         cases.Add((G(4, 24, 16, 16, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1), false)); // 1×1: x itself as each sample's columns
+        cases.Add((G(3, 96, 16, 16, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1), true));  // three chunks, threads inside: deep products
         try
         {
             EveryWidthAndThreadCount((width, threads) =>
@@ -307,6 +309,50 @@ public sealed class ConvTests
         finally
         {
             ConvDriver<float>.PackWeightsOnce = ConvDriver<double>.PackWeightsOnce = true;
+        }
+    }
+
+    [Fact]
+    public void DeepProductsGiveTheSameConvolutionBits()
+    {
+        // Convolutions whose GEMMs are deep products on two threads (at least three K blocks in one block of rows and
+        // columns): with shifted rows of A, with weights packed once per call, read in place, and the input gradient's
+        // Wᵀ packed by each item; each form, dtype and vector width gives the bits of the K-block-by-K-block loop.
+        (Conv2dGeometry g, bool withBias)[] cases =
+        [
+            (G(1, 96, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),    // 63 shifted rows, four K blocks
+            (G(3, 96, 16, 16, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1), true), // three chunks with threads inside
+            (G(1, 128, 5, 5, 140, 3, 3, 1, 1, 1, 1, 1, 1, 1), false), // 25 columns: A read in place
+        ];
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                if (threads < 2) return;
+                foreach (var (g, withBias) in cases)
+                {
+                    var (x, w, bias, dy) = Inputs(g, withBias);
+                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                        foreach (var algorithm in new[] { ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit, ConvAlgorithm.Shifted })
+                        {
+                            (double[] y, double[] dx) Run(bool deep)
+                            {
+                                Gemm.GemmBlocking.DeepProducts = deep;
+                                var r = WithAlgorithm(algorithm, () => RunAll(g, dt, x, w, bias, dy));
+                                return (r.y, r.dx);
+                            }
+                            var (y0, dx0) = Run(false);
+                            var (y1, dx1) = Run(true);
+                            string what = $"{g} {dt.Name()} {algorithm} width {width?.ToString() ?? "auto"}: deep products";
+                            BitEqual(what + ", forward", y0, y1);
+                            BitEqual(what + ", input gradient", dx0, dx1);
+                        }
+                }
+            });
+        }
+        finally
+        {
+            Gemm.GemmBlocking.DeepProducts = true;
         }
     }
 

@@ -32,8 +32,8 @@ internal static class GemmBlocking
     /// </summary>
     public static bool DeepProducts = true;
 
-    /// <summary>Most bytes of B that a deep product packs at once (all its K blocks).</summary>
-    public static long DeepPackedBBytes = 8L << 20;
+    /// <summary>Most bytes of B that a deep product packs at once (all its K blocks): what stays in L2 beside A's panels.</summary>
+    public static long DeepPackedBBytes = 3L << 19;
 
     /// <summary>Bytes of A that one block of shifted rows (read in place, <see cref="ShiftPanel{T}"/>) may span at most.</summary>
     public static int ShiftedBlockBytes = 1 << 20;
@@ -173,7 +173,9 @@ internal static unsafe class GemmDriver<T, TK>
             InPlaceA = !prepacked && !transA && GemmBlocking.ReadAInPlace && n <= GemmBlocking.InPlaceAMaxPanels * nr,
             AShifts = aShifts,
         };
-        if (threads > 1 && GemmBlocking.DeepProducts && kBlocks >= 3 && n <= ncMax && m <= msMax
+        // A deep product packs all of B before any of it is used: only where B stays in L2 and is the smaller operand
+        // (a weight-gradient's long K over few rows is not: its B streamed through L3 and ran slower).
+        if (threads > 1 && GemmBlocking.DeepProducts && kBlocks >= 3 && n <= ncMax && m <= msMax && n <= m
             && (long)kcMax * ncMax * kBlocks * sizeof(T) <= GemmBlocking.DeepPackedBBytes)
         {
             RunDeep(job, m, n, k, kBlocks, kcMax, ncMax, beta, epilogue, threads, prepacked ? packedA : null, aBlock);
