@@ -179,9 +179,7 @@ foreach (var op in opts.Ops)
             ];
             foreach (var L in layers)
             {
-                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
-                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
-                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var (g, x, wt) = Layer(L);
                 var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
                 var dx = Tensor.Empty(DType.Float32, L.N, L.C, L.H, L.H);
                 void Set(int v) => Cortado.Cpu.Conv.ConvDriver<float>.PackWeightsOnce = v == 1;
@@ -203,9 +201,7 @@ foreach (var op in opts.Ops)
             ];
             foreach (var L in layers)
             {
-                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
-                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
-                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var (g, x, wt) = Layer(L);
                 var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
                 backend.Conv2d(x, wt, null, y, g); // the form is chosen (timed) before the alternation
                 var times = Alternate(opts.Runs ?? 21, v => GemmBlocking.DeepProducts = v == 1, () => backend.Conv2d(x, wt, null, y, g), warmEach: false);
@@ -226,9 +222,7 @@ foreach (var op in opts.Ops)
             var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
             foreach (var L in layers)
             {
-                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
-                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
-                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var (g, x, wt) = Layer(L);
                 var y0 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
                 var y1 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
                 var times = Alternate(opts.Runs ?? 21, v => Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = v == 0 ? Cortado.Cpu.Conv.ConvAlgorithm.Implicit : Cortado.Cpu.Conv.ConvAlgorithm.Shifted,
@@ -315,9 +309,7 @@ foreach (var op in opts.Ops)
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = opts.ConvAlgorithm;
             foreach (var L in layers)
             {
-                var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
-                var x = Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]);
-                var wt = Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]);
+                var (g, x, wt) = Layer(L);
                 var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
                 var dx = Tensor.Empty(DType.Float32, L.N, L.C, L.H, L.H);
                 var dw = Tensor.Empty(DType.Float32, L.O, L.C, L.K, L.K);
@@ -405,6 +397,14 @@ static unsafe void KernelLoop(int reps)
 // Two variants of one call, alternating call by call (`set(v)` selects variant v) so that the machine's drift hits
 // both alike: the wall time of each timed call, per variant. A first untimed call of each variant warms it up; with
 // warmEach, every timed call follows an untimed one of its own variant (for jobs short enough that the switch shows).
+// A square convolution layer (N, C, H = W, out channels, kernel, stride, pad) in float32: its geometry, a random input
+// and random weights.
+(Conv2dGeometry, Tensor, Tensor) Layer((int N, int C, int H, int O, int K, int S, int P) L)
+{
+    var g = new Conv2dGeometry(L.N, L.C, L.H, L.H, L.O, L.K, L.K, L.S, L.S, L.P, L.P, 1, 1, 1);
+    return (g, Random(DType.Float32, L.N * L.C * L.H * L.H, [L.N, L.C, L.H, L.H]), Random(DType.Float32, L.O * L.C * L.K * L.K, [L.O, L.C, L.K, L.K]));
+}
+
 static List<double>[] Alternate(int runs, Action<int> set, Action call, bool warmEach)
 {
     var times = new[] { new List<double>(), new List<double>() };
