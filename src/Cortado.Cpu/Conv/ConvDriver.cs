@@ -35,9 +35,10 @@ internal enum ConvAlgorithm
 /// stride-1, unpadded convolution of a single sample uses x itself as the column matrix; depthwise
 /// convolutions (one input channel per group) go to <see cref="DepthwiseConv{T}"/>. Work is split
 /// over chunks (each written by one thread) or inside each GEMM; both give the same bits, as every
-/// element's sum runs in the same order whatever the split. The forward pass either stores the column
-/// matrix (im2col) or has the GEMM pack its panels straight from x (implicit GEMM, no column matrix);
-/// the panels are the same, so are the bits, and the faster of the two is chosen per shape at first use.
+/// element's sum runs in the same order whatever the split. The forward pass stores the column matrix (im2col), has
+/// the GEMM pack its panels straight from x (implicit GEMM, no column matrix), or turns the product around with
+/// output pixels as rows read in place from a padded copy of x (<see cref="ShiftedConv{T}"/>); every output is the
+/// same sum in the same order in all three, so are the bits, and the fastest is chosen per shape at first use.
 /// </summary>
 internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -61,8 +62,8 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
         ForwardAlgorithm != ConvAlgorithm.Auto ? ForwardAlgorithm
         : s_chosen.TryGetValue((g, CortadoThreads.Count), out var a) ? a : ConvAlgorithm.Auto;
 
-    // Both algorithms pack the same panels for the same GEMM, so they give the same bits: the choice is speed only,
-    // and timing it on the caller's own tensors changes nothing but y, which every run overwrites.
+    // The three forms sum every output in the same order, so they give the same bits: the choice is speed only, and
+    // timing it on the caller's own tensors changes nothing but y, which every run overwrites.
     private static ConvAlgorithm ChooseForward(T* x, T* w, T* bias, T* y, in Conv2dGeometry g, Activation act, T* residual)
     {
         if (ForwardAlgorithm != ConvAlgorithm.Auto) return ForwardAlgorithm;
