@@ -280,35 +280,42 @@ public sealed class ConvTests
         var cases = PathCases().Where(c => c.g.N > 1 && c.g.Groups == 1).ToList();
         cases.Add((G(7, 16, 20, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1), true));  // 400 pixels: a chunk per sample
         cases.Add((G(4, 24, 16, 16, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1), false)); // 1×1: x itself as each sample's columns
-        cases.Add((G(3, 96, 16, 16, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1), true));  // three chunks, threads inside: deep products
+        cases.Add((G(3, 96, 16, 16, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1), true));  // three chunks with threads inside them
         try
         {
             EveryWidthAndThreadCount((width, threads) =>
-            {
-                foreach (var (g, withBias) in cases)
-                {
-                    var (x, w, bias, dy) = Inputs(g, withBias);
-                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
-                        foreach (var algorithm in new[] { ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit })
-                        {
-                            (double[] y, double[] dx) Run(bool once)
-                            {
-                                ConvDriver<float>.PackWeightsOnce = ConvDriver<double>.PackWeightsOnce = once;
-                                var r = WithAlgorithm(algorithm, () => RunAll(g, dt, x, w, bias, dy));
-                                return (r.y, r.dx);
-                            }
-                            var (y0, dx0) = Run(false);
-                            var (y1, dx1) = Run(true);
-                            string what = $"{g} {dt.Name()} {algorithm} width {width?.ToString() ?? "auto"} threads {threads}: weights packed once";
-                            BitEqual(what + ", forward", y0, y1);
-                            BitEqual(what + ", input gradient", dx0, dx1);
-                        }
-                }
-            });
+                SameBitsEitherWay(cases, [ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit],
+                                  once => ConvDriver<float>.PackWeightsOnce = ConvDriver<double>.PackWeightsOnce = once,
+                                  $"width {width?.ToString() ?? "auto"} threads {threads}: weights packed once"));
         }
         finally
         {
             ConvDriver<float>.PackWeightsOnce = ConvDriver<double>.PackWeightsOnce = true;
+        }
+    }
+
+    // The forward pass (in each form) and the input gradient of each case, both dtypes, with a switch off and then on:
+    // the bits must be the same.
+    private static void SameBitsEitherWay(IEnumerable<(Conv2dGeometry g, bool withBias)> cases, ConvAlgorithm[] forms, Action<bool> set, string what)
+    {
+        foreach (var (g, withBias) in cases)
+        {
+            var (x, w, bias, dy) = Inputs(g, withBias);
+            foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                foreach (var form in forms)
+                {
+                    (double[] y, double[] dx) Run(bool on)
+                    {
+                        set(on);
+                        var r = WithAlgorithm(form, () => RunAll(g, dt, x, w, bias, dy));
+                        return (r.y, r.dx);
+                    }
+                    var (y0, dx0) = Run(false);
+                    var (y1, dx1) = Run(true);
+                    string label = $"{g} {dt.Name()} {form} {what}";
+                    BitEqual(label + ", forward", y0, y1);
+                    BitEqual(label + ", input gradient", dx0, dx1);
+                }
         }
     }
 
@@ -329,25 +336,8 @@ public sealed class ConvTests
             EveryWidthAndThreadCount((width, threads) =>
             {
                 if (threads < 2) return;
-                foreach (var (g, withBias) in cases)
-                {
-                    var (x, w, bias, dy) = Inputs(g, withBias);
-                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
-                        foreach (var algorithm in new[] { ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit, ConvAlgorithm.Shifted })
-                        {
-                            (double[] y, double[] dx) Run(bool deep)
-                            {
-                                Gemm.GemmBlocking.DeepProducts = deep;
-                                var r = WithAlgorithm(algorithm, () => RunAll(g, dt, x, w, bias, dy));
-                                return (r.y, r.dx);
-                            }
-                            var (y0, dx0) = Run(false);
-                            var (y1, dx1) = Run(true);
-                            string what = $"{g} {dt.Name()} {algorithm} width {width?.ToString() ?? "auto"}: deep products";
-                            BitEqual(what + ", forward", y0, y1);
-                            BitEqual(what + ", input gradient", dx0, dx1);
-                        }
-                }
+                SameBitsEitherWay(cases, [ConvAlgorithm.Im2Col, ConvAlgorithm.Implicit, ConvAlgorithm.Shifted],
+                                  deep => Gemm.GemmBlocking.DeepProducts = deep, $"width {width?.ToString() ?? "auto"}: deep products");
             });
         }
         finally

@@ -434,12 +434,28 @@ public sealed class GemmTests
                 throw new XunitException($"{what}: element {i} is {actual[i]:R}, expected {expected[i]:R}");
     }
 
+    // C = 0.7·op(A)·op(B) + 1.3·C on random m×k, k×n and m×n operands with a switch off and then on: the same bits.
+    private static void SameBitsEitherWay(DType dt, int m, int n, int k, bool ta, bool tb, Action<bool> set, string what)
+    {
+        var a = Tensor.FromArray(RandomArray(m * k, m + n)).Cast(dt);
+        var b = Tensor.FromArray(RandomArray(k * n, k)).Cast(dt);
+        var c0 = Tensor.FromArray(RandomArray(m * n, 5)).Cast(dt);
+        double[] Run(bool on)
+        {
+            set(on);
+            var c = c0.Clone();
+            CpuBackend.Instance.Gemm(ta, tb, m, n, k, 0.7, a, ta ? m : k, 0, b, tb ? k : n, 0, 1.3, c, n, 0, 1);
+            return c.Cast(DType.Float64).ToArray<double>();
+        }
+        BitEqual($"{dt.Name()}, m={m} n={n} k={k} transA {ta} transB {tb}, {what}", Run(false), Run(true));
+    }
+
     [Fact]
     public void DeepProductsGiveTheBitsOfTheBlockLoop()
     {
         // Products with at least three K blocks and one block of rows and columns run on several threads in two phases
-        // (all of B packed, then row ranges through every K block), A packed by each item, read in place or shifted;
-        // every element must match the K-block-by-K-block loop bit for bit, and the one-thread result.
+        // (all of B packed, then row ranges through every K block), A packed by each item or read in place; every
+        // element must match the K-block-by-K-block loop bit for bit.
         try
         {
             EveryWidthAndThreadCount((width, threads) =>
@@ -448,19 +464,8 @@ public sealed class GemmTests
                     foreach (var (m, n, k) in new[] { (517, 49, 4608), (100, 70, 800), (13, 200, 1500), (64, 17, 3000), (300, 33, 769) })
                         foreach (bool ta in new[] { false, true })
                             foreach (bool tb in new[] { false, true })
-                            {
-                                var a = Tensor.FromArray(RandomArray(m * k, m + n)).Cast(dt);
-                                var b = Tensor.FromArray(RandomArray(k * n, k)).Cast(dt);
-                                var c0 = Tensor.FromArray(RandomArray(m * n, 5)).Cast(dt);
-                                double[] Run(bool deep)
-                                {
-                                    GemmBlocking.DeepProducts = deep;
-                                    var c = c0.Clone();
-                                    CpuBackend.Instance.Gemm(ta, tb, m, n, k, 0.7, a, ta ? m : k, 0, b, tb ? k : n, 0, 1.3, c, n, 0, 1);
-                                    return c.Cast(DType.Float64).ToArray<double>();
-                                }
-                                BitEqual($"width {width}, {threads} threads, {dt.Name()}, m={m} n={n} k={k} transA {ta} transB {tb}, deep against block loop", Run(false), Run(true));
-                            }
+                                SameBitsEitherWay(dt, m, n, k, ta, tb, deep => GemmBlocking.DeepProducts = deep,
+                                                  $"width {width}, {threads} threads, deep against block loop");
             });
         }
         finally
@@ -482,19 +487,8 @@ public sealed class GemmTests
                 foreach (var dt in new[] { DType.Float32, DType.Float64 })
                     foreach (var (m, n, k) in new[] { (13, 5, 7), (30, 33, 300), (25, 64, 270), (48, 16, 520), (12, 1, 3) })
                         foreach (bool tb in new[] { false, true })
-                        {
-                            var a = Tensor.FromArray(RandomArray(m * k, m + n)).Cast(dt);
-                            var b = Tensor.FromArray(RandomArray(k * n, k)).Cast(dt);
-                            var c0 = Tensor.FromArray(RandomArray(m * n, 5)).Cast(dt);
-                            double[] Run(bool inPlace)
-                            {
-                                GemmBlocking.ReadAInPlace = inPlace;
-                                var c = c0.Clone();
-                                CpuBackend.Instance.Gemm(false, tb, m, n, k, 0.7, a, k, 0, b, tb ? k : n, 0, 1.3, c, n, 0, 1);
-                                return c.Cast(DType.Float64).ToArray<double>();
-                            }
-                            BitEqual($"width {width}, {threads} threads, {dt.Name()}, m={m} n={n} k={k} transB {tb}, A in place against packed", Run(false), Run(true));
-                        }
+                            SameBitsEitherWay(dt, m, n, k, false, tb, inPlace => GemmBlocking.ReadAInPlace = inPlace,
+                                              $"width {width}, {threads} threads, A in place against packed");
             });
         }
         finally

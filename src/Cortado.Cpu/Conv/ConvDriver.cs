@@ -81,8 +81,11 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                     ForwardWith(candidates[i], x, w, bias, y, g, act, residual);
                     best[i] = Math.Min(best[i], System.Diagnostics.Stopwatch.GetTimestamp() - t0);
                 }
+            // The implicit GEMM unless another form was strictly faster.
+            int pick = 1;
             for (int i = 0; i < candidates.Length; i++)
-                if (best[i] < best[(int)choice - 1]) choice = candidates[i];
+                if (best[i] < best[pick]) pick = i;
+            choice = candidates[pick];
         }
         s_chosen[key] = choice;
         return choice;
@@ -109,13 +112,18 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
 
     // Samples per chunk: one when a sample's output is wide enough, else enough to reach TargetColumns,
     // evened out over the batch. Depends on the shapes only, never on the thread count.
-    private static int SamplesPerChunk(in Conv2dGeometry g)
+    private static int SamplesPerChunk(in Conv2dGeometry g) => SamplesPerChunk(g.N, g.OutH * g.OutW, TargetColumns);
+
+    /// <summary>
+    /// Samples per chunk of a batch of <paramref name="n"/>: one when a sample's GEMM extent (<paramref name="perSample"/>)
+    /// reaches <paramref name="target"/>, else enough samples to reach it, evened out over the batch.
+    /// </summary>
+    internal static int SamplesPerChunk(int n, int perSample, int target)
     {
-        int ohw = g.OutH * g.OutW;
-        if (ohw >= TargetColumns || g.N <= 1) return 1;
-        int s = Math.Min(g.N, (TargetColumns + ohw - 1) / ohw);
-        int chunks = (g.N + s - 1) / s;
-        return (g.N + chunks - 1) / chunks;
+        if (perSample >= target || n <= 1) return 1;
+        int s = Math.Min(n, (target + perSample - 1) / perSample);
+        int chunks = (n + s - 1) / s;
+        return (n + chunks - 1) / chunks;
     }
 
     // Whole chunks per thread when there are enough of them to share evenly, or when each is too small
@@ -129,7 +137,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
     }
 
     // Runs body over [0, count) in ranges, in parallel when asked and worth it.
-    private static void ForRanges(int count, long elements, bool parallel, Action<int, int> body)
+    internal static void ForRanges(int count, long elements, bool parallel, Action<int, int> body)
     {
         int threads = CortadoThreads.Count;
         if (!parallel || threads <= 1 || count < 2 || elements < (1 << 16))

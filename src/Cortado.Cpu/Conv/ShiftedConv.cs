@@ -73,12 +73,7 @@ internal readonly struct ShiftedLayout
         (((long)c * RowPhases + _rowPhase[rowPhase]) * ColPhases + _colPhase[colPhase]) * Samples * Hq * Wq;
 
     /// <summary>Elements the copy needs: the planes, then zeros as far as a tile of <paramref name="mr"/> rows reads.</summary>
-    public long Length(int mr)
-    {
-        long last = PlaneStart(_g.C / _g.Groups - 1, 0, 0) + (long)RowPhases * ColPhases * Samples * Hq * Wq;
-        long reach = MaxShift() + (M + mr - 1) / mr * (long)mr;
-        return Math.Max(last, reach);
-    }
+    public long Length(int mr) => Math.Max(PlaneElements, MaxShift() + (M + mr - 1) / mr * (long)mr);
 
     private long MaxShift()
     {
@@ -150,8 +145,7 @@ internal readonly struct ShiftedLayout
     /// <summary>Zeros from the end of the planes to <paramref name="length"/> (rows a partial tile reads past the last pixel).</summary>
     public unsafe void ClearTail<T>(T* xs, long length) where T : unmanaged
     {
-        long end = PlaneStart(_g.C / _g.Groups - 1, 0, 0) + (long)RowPhases * ColPhases * Samples * Hq * Wq;
-        if (length > end) new Span<T>(xs + end, checked((int)(length - end))).Clear();
+        if (length > PlaneElements) new Span<T>(xs + PlaneElements, checked((int)(length - PlaneElements))).Clear();
     }
 }
 
@@ -196,14 +190,7 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
 
     // Samples per chunk: one when a sample's planes are tall enough, else enough to reach TargetRows, evened out over
     // the batch. Depends on the shapes only.
-    private static int SamplesPerChunk(in Conv2dGeometry g)
-    {
-        int rows = new ShiftedLayout(g, 1).M;
-        if (rows >= TargetRows || g.N <= 1) return 1;
-        int s = Math.Min(g.N, (TargetRows + rows - 1) / rows);
-        int chunks = (g.N + s - 1) / s;
-        return (g.N + chunks - 1) / chunks;
-    }
+    private static int SamplesPerChunk(in Conv2dGeometry g) => ConvDriver<T>.SamplesPerChunk(g.N, new ShiftedLayout(g, 1).M, TargetRows);
 
     /// <summary>y = act(conv2d(x, w) + bias + residual), the same bits as the im2col and implicit GEMMs.</summary>
     public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act, T* residual)
@@ -220,7 +207,7 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
         {
             int n0 = ch * spc, cnt = Math.Min(spc, g.N - n0);
             var layout = new ShiftedLayout(g, cnt);
-            var (mr, _) = GemmKernels.ShiftedTile<T>(layout.M, ocg);
+            var (mr, _) = GemmKernels.UnswappedTile<T>(layout.M, ocg);
             long length = layout.Length(mr);
             nint xs = (nint)GemmScratch.Cols.Get((nuint)(length * sizeof(T)));
             nint* shifts = (nint*)GemmScratch.Shifts.Get((nuint)((rowsK + 1) * sizeof(nint)));
@@ -230,16 +217,7 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
             for (int gi = 0; gi < g.Groups; gi++)
             {
                 nint xg = (nint)((T*)px + (nint)n0 * g.C * hw + (nint)gi * cg * hw);
-                if (inner && CortadoThreads.Count > 1 && layout.PlaneElements >= 1 << 16)
-                {
-                    int parts = Math.Min(cg, 4 * CortadoThreads.Count), per = (cg + parts - 1) / parts;
-                    parts = (cg + per - 1) / per;
-                    CortadoThreads.ParallelFor(parts, i => layout.Fill((T*)xg, (nint)g.C * hw, i * per, Math.Min(cg, (i + 1) * per), (T*)xs));
-                }
-                else
-                {
-                    layout.Fill((T*)xg, (nint)g.C * hw, 0, cg, (T*)xs);
-                }
+                ConvDriver<T>.ForRanges(cg, layout.PlaneElements, inner, (c0, c1) => layout.Fill((T*)xg, (nint)g.C * hw, c0, c1, (T*)xs));
                 T* b = pb == 0 ? null : (T*)pb + gi * ocg;
                 double beta = 0;
                 if (b != null && !biasAtEnd)

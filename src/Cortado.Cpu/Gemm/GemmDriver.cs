@@ -148,10 +148,8 @@ internal static unsafe class GemmDriver<T, TK>
             return;
         }
         int mr = TK.MR, nr = TK.NR;
-        int kBlocks = (k + GemmBlocking.KC - 1) / GemmBlocking.KC;
-        int kcMax = (k + kBlocks - 1) / kBlocks;
+        var (kBlocks, kcMax, msMax) = Blocks(m, k);
         int ncMax = Math.Min(RoundUp(n, nr), RoundUp(Math.Max(GemmBlocking.NC * 4 / sizeof(T), nr), nr));
-        int msMax = Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr));
         // Shifted rows are read where they lie, not packed: fewer rows per block keep what a K block of them reads (at
         // most rows × kc values, fewer where steps share values) in L2.
         if (aShifts != null) msMax = Math.Min(msMax, Math.Max(mr, GemmBlocking.ShiftedBlockBytes / (kcMax * sizeof(T)) / mr * mr));
@@ -281,10 +279,17 @@ internal static unsafe class GemmDriver<T, TK>
     public static long WholeALength(int m, int k)
     {
         if (m <= 0 || k <= 0) return 0;
-        int mr = TK.MR;
-        int kBlocks = (k + GemmBlocking.KC - 1) / GemmBlocking.KC, kcMax = (k + kBlocks - 1) / kBlocks;
-        int msMax = Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr));
+        var (kBlocks, kcMax, msMax) = Blocks(m, k);
         return m <= msMax ? (long)msMax * kcMax * kBlocks : 0;
+    }
+
+    // K blocks, their depth, and rows of A per block, for an m×k op(A): they depend on nothing else (the K blocks fix
+    // every element's order of summation).
+    private static (int KBlocks, int KcMax, int MsMax) Blocks(int m, int k)
+    {
+        int mr = TK.MR;
+        int kBlocks = (k + GemmBlocking.KC - 1) / GemmBlocking.KC;
+        return (kBlocks, (k + kBlocks - 1) / kBlocks, Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr)));
     }
 
     /// <summary>
@@ -295,8 +300,7 @@ internal static unsafe class GemmDriver<T, TK>
     public static void PackWholeA(bool transA, int m, int k, T* a, nint lda, T* dst, bool allowParallel)
     {
         int mr = TK.MR;
-        int kBlocks = (k + GemmBlocking.KC - 1) / GemmBlocking.KC, kcMax = (k + kBlocks - 1) / kBlocks;
-        int msMax = Math.Min(RoundUp(m, mr), RoundUp(Math.Max(GemmBlocking.MS, mr), mr));
+        var (kBlocks, kcMax, msMax) = Blocks(m, k);
         int panels = (m + mr - 1) / mr;
         var job = new Job { TransA = transA, A = a, Lda = lda, Ic = 0, Ms = m, MPanels = panels };
         Action<int> pack = job.PackItem;

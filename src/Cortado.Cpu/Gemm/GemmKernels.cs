@@ -194,8 +194,11 @@ internal static class GemmKernels
         Single(false, transB, m, n, k, 1.0, a, 0, b, ldb, beta, c, ldc, allowParallel, null, epilogue, shifts);
     }
 
-    /// <summary>The micro-kernel tile (MR, NR) that <see cref="GemmShifted{T}"/> takes for an m×n product.</summary>
-    public static (int MR, int NR) ShiftedTile<T>(int m, int n) where T : unmanaged
+    /// <summary>
+    /// The micro-kernel tile (MR, NR) of an m×n product that is never swapped to Cᵀ: one with a panel source
+    /// (<see cref="GemmPanels{T}"/>) or shifted rows of A (<see cref="GemmShifted{T}"/>).
+    /// </summary>
+    public static (int MR, int NR) UnswappedTile<T>(int m, int n) where T : unmanaged
     {
         bool f = typeof(T) == typeof(float);
         return ActiveWidth switch
@@ -313,17 +316,7 @@ internal static class GemmKernels
     }
 
     /// <summary>Columns of the B panels that <see cref="GemmPanels{T}"/> asks its panel source for, for an m×n product.</summary>
-    public static int PanelWidth<T>(int m, int n) where T : unmanaged
-    {
-        bool f = typeof(T) == typeof(float);
-        return ActiveWidth switch
-        {
-            512 => f ? (ChooseF32x512Unswapped(m, n) ? F32x512Wide.NR : F32x512.NR) : F64x512.NR,
-            256 => f ? F32x256.NR : F64x256.NR,
-            128 => f ? F32x128.NR : F64x128.NR,
-            _ => f ? F32Scalar.NR : F64Scalar.NR,
-        };
-    }
+    public static int PanelWidth<T>(int m, int n) where T : unmanaged => UnswappedTile<T>(m, n).NR;
 
     // Tile for a product that is never swapped (B packed by a panel source), by the same measure as ChooseF32x512.
     private static bool ChooseF32x512Unswapped(int m, int n)
