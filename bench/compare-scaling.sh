@@ -4,8 +4,10 @@
 # throughput of each, the speed-up, and the share of communication hidden by overlap. The independent
 # processes exchange nothing: their speed-up is what this machine allows N training processes before any
 # communication. Needs Open MPI (openmpi-bin).
-# BUCKET_MB may list several sizes (e.g. 25,4): each round then runs the N ranks once per size.
-# Usage: bench/compare-scaling.sh [WORKLOAD] [RANKS] [THREADS] [ROUNDS] [STEPS] [BUCKET_MB]   e.g. bench/compare-scaling.sh resnet18 2 1 3 8 25
+# BUCKET_MB may list several sizes (e.g. 25,4), and ALLREDUCE the transports (shm: the shared-memory allreduce, the
+# default; mpi: Open MPI's MPI_Iallreduce): each round then runs the N ranks once per size and transport.
+# Usage: bench/compare-scaling.sh [WORKLOAD] [RANKS] [THREADS] [ROUNDS] [STEPS] [BUCKET_MB] [ALLREDUCE]
+#   e.g. bench/compare-scaling.sh resnet18 2 1 3 8 25 shm,mpi
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 workload=${1:-resnet18}
@@ -14,6 +16,7 @@ threads=${3:-1}
 rounds=${4:-3}
 steps=${5:-8}
 buckets=${6:-default}
+transports=${7:-shm}
 out=$(mktemp)
 "$root/cortado" info --help >/dev/null  # builds the tool once, outside the timed runs
 for ((r = 0; r < rounds; r++)); do
@@ -24,7 +27,11 @@ for ((r = 0; r < rounds; r++)); do
   wait
   for bucket in ${buckets//,/ }; do
     if [[ $bucket == default ]]; then extra=(); else extra=(--bucket-mb "$bucket"); fi
-    "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" "${extra[@]}" --json | tail -1 | sed "s/^/multi:$bucket /" >>"$out"
+    for transport in ${transports//,/ }; do
+      case $transport in shm) shm=1 ;; mpi) shm=0 ;; *) echo "unknown transport '$transport' (shm or mpi)" >&2; exit 2 ;; esac
+      CORTADO_SHM_ALLREDUCE=$shm "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" "${extra[@]}" --json |
+        tail -1 | sed "s/^/multi:$bucket:$transport /" >>"$out"
+    done
   done
 done
 python3 - "$out" <<'PY'
@@ -48,12 +55,17 @@ print(f"  1 rank : {s1:8.1f} ms/step {t1:9.1f} items/s")
 if apart:
     ta = statistics.median(apart)
     print(f"  {ranks} independent one-rank processes at once: {ta:9.1f} items/s   speed-up {ta / t1:.2f}x (no communication)")
-for bucket, many in multis.items():
+    # Ranks wait for the slowest one at every step: how far the slower independent process lagged their mean.
+    skew = statistics.median(max(j['step_ms'] for j in v) / statistics.mean(j['step_ms'] for j in v) - 1
+                             for k, v in runs.items() if k.startswith('apart'))
+    print(f"    the slower of them took {skew:.1%} longer per step than their mean (median over rounds)")
+for key, many in multis.items():
+    bucket, _, transport = key.partition(':')
     tn = statistics.median(j['items_per_s'] for j in many)
     sn = statistics.median(j['step_ms'] for j in many)
     comm = statistics.median(j['communication_ms_per_step'] for j in many)
     hidden = statistics.median(j['hidden_share'] for j in many)
-    label = "default buckets" if bucket == "default" else f"{bucket} MB buckets"
+    label = ("default buckets" if bucket == "default" else f"{bucket} MB buckets") + f", allreduce by {many[0].get('allreduce', transport)}"
     print(f"  {ranks} ranks, {label}: {sn:8.1f} ms/step {tn:9.1f} items/s   speed-up {tn / t1:.2f}x ({tn / t1 / ranks:.0%} efficiency)")
     print(f"    communication {comm:.1f} ms/step, {hidden:.0%} of it hidden behind the backward pass")
 PY

@@ -34,6 +34,8 @@ public sealed class CommWork
     internal ReduceOp Op { get; }
     internal int Root { get; }
     internal nint Request;
+    // Reduced through the machine's shared window (NodeAllReduce) rather than by an MPI request; set true once done, average included.
+    internal bool OnNode, ReducedInPlace;
     internal long Seq, Queued, Started;
 
     /// <summary>What the collective is (e.g. "allreduce bucket 3"), as shown in timelines and errors.</summary>
@@ -68,7 +70,7 @@ public sealed class CommWork
     internal void Finish(int worldSize)
     {
         Unpin();
-        if (Op == ReduceOp.Average && Tensor != null && worldSize > 1) AverageInPlace(Tensor, worldSize);
+        if (Op == ReduceOp.Average && Tensor != null && worldSize > 1 && !ReducedInPlace) AverageInPlace(Tensor, worldSize);
         _done.Set();
     }
 

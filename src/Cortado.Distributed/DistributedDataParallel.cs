@@ -15,7 +15,8 @@ public sealed record DdpOptions
     /// Deterministic mode: instead of MPI's allreduce (whose summation order is MPI's choice), the buckets are
     /// all-gathered and summed in rank order. Gradients then equal, bit for bit, those of one process that
     /// accumulates the same shards in rank order (gradient accumulation over W micro-batches) and divides by W.
-    /// It moves W times the data of an allreduce.
+    /// It moves W times the data of an allreduce. (On one machine the shared-memory allreduce, the default, already
+    /// sums in rank order; this mode gives the same bits across machines too.)
     /// </summary>
     public bool Deterministic { get; init; }
 }
@@ -154,7 +155,7 @@ public sealed class DistributedDataParallel : IDisposable
         using (Tracing.Span("pack gradients", "compute")) b.Pack();
         b.Work = Options.Deterministic
             ? Group.AllGatherAsync(b.Flat, b.Gathered!, $"allgather bucket {b.Index}")
-            : Group.AllReduceAsync(b.Flat, ReduceOp.Sum, $"allreduce bucket {b.Index}");
+            : Group.AllReduceAsync(b.Flat, ReduceOp.Average, $"allreduce bucket {b.Index}");
     }
 
     /// <summary>
@@ -177,8 +178,8 @@ public sealed class DistributedDataParallel : IDisposable
         {
             b.Work!.Wait();
             using var averaging = Tracing.Span("average gradients", "compute");
-            if (Options.Deterministic) b.SumGathered(Group.Size);
-            b.Unpack(Group.Size);
+            if (Options.Deterministic) b.AverageGathered(Group.Size);
+            b.Unpack();
         }
         _inPass = false;
         _nextLaunch = 0;
@@ -264,37 +265,31 @@ public sealed class DistributedDataParallel : IDisposable
             }
         }
 
-        public void SumGathered(int world)
+        public void AverageGathered(int world)
         {
-            // Rank order: ((g0 + g1) + g2) + … — the order one process accumulating the shards would use.
-            if (DType == DType.Float32)
+            // Rank order: ((g0 + g1) + g2) + … — the order one process accumulating the shards would use — then / world.
+            if (DType == DType.Float32) Average(Gathered!.AsSpan<float>(), Flat.AsSpan<float>(), world);
+            else Average(Gathered!.AsSpan<double>(), Flat.AsSpan<double>(), world);
+
+            void Average<T>(Span<T> all, Span<T> sum, int world) where T : unmanaged, System.Numerics.INumber<T>
             {
-                var all = Gathered!.AsSpan<float>();
-                var sum = Flat.AsSpan<float>();
                 all[..Elements].CopyTo(sum);
                 for (int r = 1; r < world; r++) TensorPrimitives.Add(sum, all.Slice(r * Elements, Elements), sum);
-            }
-            else
-            {
-                var all = Gathered!.AsSpan<double>();
-                var sum = Flat.AsSpan<double>();
-                all[..Elements].CopyTo(sum);
-                for (int r = 1; r < world; r++) TensorPrimitives.Add(sum, all.Slice(r * Elements, Elements), sum);
+                TensorPrimitives.Divide(sum, T.CreateTruncating(world), sum);
             }
         }
 
-        public void Unpack(int world)
+        /// <summary>Hands each parameter its averaged gradient, already in place where backward wrote into the bucket.</summary>
+        public void Unpack()
         {
             for (int i = 0; i < Params.Count; i++)
             {
                 var p = Params[i];
-                // The averaged gradient goes into the parameter's own gradient tensor (usually its slice of the
-                // bucket, averaged in place) rather than a new one.
-                var g = p.Grad is { IsContiguous: true } own && own.DType == DType && own.Numel == p.Numel ? own : Tensor.Zeros(p.Dims, DType);
-                if (DType == DType.Float32)
-                    TensorPrimitives.Divide(Flat.AsSpan<float>().Slice(Offsets[i], p.Numel), (float)world, g.AsSpan<float>());
-                else
-                    TensorPrimitives.Divide(Flat.AsSpan<double>().Slice(Offsets[i], p.Numel), world, g.AsSpan<double>());
+                if (p.Grad is { } own && ReferenceEquals(own, Views[i])) continue;
+                // Otherwise into the parameter's own gradient tensor rather than a new one, where it can take it.
+                var g = p.Grad is { IsContiguous: true } mine && mine.DType == DType && mine.Numel == p.Numel ? mine : Tensor.Zeros(p.Dims, DType);
+                if (DType == DType.Float32) Flat.AsSpan<float>().Slice(Offsets[i], p.Numel).CopyTo(g.AsSpan<float>());
+                else Flat.AsSpan<double>().Slice(Offsets[i], p.Numel).CopyTo(g.AsSpan<double>());
                 p.Grad = g;
             }
         }

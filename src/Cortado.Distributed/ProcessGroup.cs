@@ -32,6 +32,28 @@ public sealed record DistributedOptions
     /// </summary>
     public bool ExitOnFault { get; init; } = true;
 
+    /// <summary>
+    /// Allreduces between ranks of one machine through memory they share (an MPI-3 shared window; across
+    /// machines, the slices are allreduced with MPI between machines); false sends every allreduce through
+    /// Open MPI's <c>MPI_Iallreduce</c>. Default true; CORTADO_SHM_ALLREDUCE=0 turns it off.
+    /// </summary>
+    public bool SharedMemoryAllReduce { get; init; } = Environment.GetEnvironmentVariable("CORTADO_SHM_ALLREDUCE") != "0";
+
+    /// <summary>
+    /// Bytes of shared window per rank: a larger allreduce passes through it in rounds of this size.
+    /// Default 16 MiB; CORTADO_SHM_BYTES overrides the default.
+    /// </summary>
+    public long SharedMemoryBytes { get; init; } =
+        long.TryParse(Environment.GetEnvironmentVariable("CORTADO_SHM_BYTES"), out long b) && b > 0 ? b : 16L << 20;
+
+    /// <summary>
+    /// Treats each group of this many consecutive ranks as one machine for the shared-memory allreduce, so
+    /// that the path between machines can be exercised on one; null (the default) uses the real machines.
+    /// CORTADO_RANKS_PER_MACHINE sets it.
+    /// </summary>
+    public int? RanksPerMachine { get; init; } =
+        int.TryParse(Environment.GetEnvironmentVariable("CORTADO_RANKS_PER_MACHINE"), out int n) && n > 0 ? n : null;
+
     private static TimeSpan DefaultFaultTimeout()
     {
         var s = Environment.GetEnvironmentVariable("CORTADO_FAULT_TIMEOUT");
@@ -50,6 +72,10 @@ public sealed record DistributedOptions
 /// Open MPI's progress by testing outstanding requests: while the callers compute, with pauses of 100 µs
 /// that grow to 1 ms while nothing starts or completes; without pause while a caller is blocked in
 /// <see cref="CommWork.Wait"/> (its core is idle then). It sleeps when nothing is outstanding.</para>
+/// <para><b>Allreduce.</b> Between ranks of one machine an allreduce goes through a shared-memory window
+/// (<see cref="DistributedOptions.SharedMemoryAllReduce"/>; across machines, hierarchically with MPI), which the
+/// communication thread advances between its other duties; other collectives, and allreduces when it is off or
+/// does not apply, are Open MPI's non-blocking calls. <see cref="AllReduceTransport"/> says which.</para>
 /// <para><b>Faults.</b> Every rank sends a heartbeat carrying the number of collectives it has joined to
 /// every other rank about ten times per <see cref="DistributedOptions.FaultTimeout"/>. A peer is declared
 /// failed when nothing was heard from it for the timeout (it died or is frozen), or when a collective has
@@ -77,6 +103,7 @@ public sealed unsafe class ProcessGroup : IDisposable
     private volatile bool _stopping;
     private volatile RankFailureException? _failure;
     private nint _comm, _hbComm;
+    private NodeAllReduce? _node;
     private long _submitted;
     private int _waiters;
 
@@ -99,6 +126,12 @@ public sealed unsafe class ProcessGroup : IDisposable
 
     /// <summary>Processes on this machine.</summary>
     public int LocalSize { get; private set; }
+
+    /// <summary>
+    /// How allreduces travel: "shared memory (N ranks per machine)", with ", MPI between M machines" when
+    /// there are several, or "MPI" (Open MPI's <c>MPI_Iallreduce</c>) with the reason.
+    /// </summary>
+    public string AllReduceTransport { get; private set; } = "MPI";
 
     /// <summary>The settings this group runs with.</summary>
     public DistributedOptions Options { get; }
@@ -322,6 +355,13 @@ public sealed unsafe class ProcessGroup : IDisposable
         LocalRank = rank;
         LocalSize = size;
         MpiLibrary.Check(_mpi.CommFree(&local), "MPI_Comm_free");
+        if (Size > 1 && Options.SharedMemoryAllReduce)
+        {
+            _node = NodeAllReduce.TryCreate(_mpi, _comm, Rank, Size, Options.SharedMemoryBytes, Options.RanksPerMachine, out var why);
+            AllReduceTransport = _node == null ? $"MPI ({why})"
+                : $"shared memory ({_node.LocalSize} ranks per machine)" + (_node.Machines > 1 ? $", MPI between {_node.Machines} machines" : "");
+        }
+        else AllReduceTransport = Size > 1 ? "MPI (shared memory turned off)" : "MPI";
 
         int n = Size;
         _hbSend = new long[n][];
@@ -374,6 +414,7 @@ public sealed unsafe class ProcessGroup : IDisposable
             }
         }
         foreach (var h in _hbPins) if (h.IsAllocated) h.Free();
+        _node?.Dispose();
         int finalized;
         MpiLibrary.Check(_mpi.Finalized(&finalized), "MPI_Finalized");
         if (finalized == 0) MpiLibrary.Check(_mpi.Finalize(), "MPI_Finalize");
@@ -400,6 +441,13 @@ public sealed unsafe class ProcessGroup : IDisposable
             w.Started = Stopwatch.GetTimestamp();
             nint req;
             int count;
+            if (w.Kind == CommKind.AllReduce && _node != null)
+            {
+                // Advanced by TestActive, one at a time in issue order, without an MPI request.
+                w.OnNode = true;
+                _active.Add(w);
+                continue;
+            }
             switch (w.Kind)
             {
                 case CommKind.AllReduce:
@@ -430,11 +478,23 @@ public sealed unsafe class ProcessGroup : IDisposable
     /// <summary>Tests the collectives in flight and finishes those that completed; true when one did.</summary>
     private bool TestActive()
     {
-        bool any = false;
+        bool any = false, nodeBusy = false;
         for (int i = 0; i < _active.Count; i++)
         {
             var w = _active[i];
-            if (TestRequest(ref w.Request))
+            bool done;
+            if (w.OnNode)
+            {
+                // Shared-memory allreduces run strictly one after another: only the oldest moves.
+                if (!nodeBusy)
+                {
+                    any |= _node!.Advance(w);
+                    nodeBusy = !w.ReducedInPlace;
+                }
+                done = w.ReducedInPlace;
+            }
+            else done = TestRequest(ref w.Request);
+            if (done)
             {
                 any = true;
                 _active.RemoveAt(i--);

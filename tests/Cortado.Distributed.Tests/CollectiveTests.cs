@@ -1,5 +1,6 @@
 // Collectives and data-parallel training on real Open MPI ranks (loopback), against one-process references.
 using Cortado.IO;
+using Cortado.TestKit;
 using Xunit;
 
 namespace Cortado.Distributed.Tests;
@@ -11,11 +12,42 @@ public class CollectiveTests
     [MpiFact]
     public void EveryCollectiveGivesTheExpectedValuesOnThreeRanks()
     {
-        var r = Mpi.RunMpi(3, Limit, Mpi.Worker, "collectives");
+        // The default: the shared-memory allreduce, whose float sums are bit-identical to rank-order sums.
+        var r = Mpi.RunMpi(3, Limit, Mpi.Worker, "collectives", "--rank-order");
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
         // Each line is exactly the rank's report: no terminal escape codes leak into the ranks' output.
         var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        for (int rank = 0; rank < 3; rank++) Assert.Contains($"collectives ok rank {rank} of 3, local {rank} of 3", lines);
+        for (int rank = 0; rank < 3; rank++)
+            Assert.Contains($"collectives ok rank {rank} of 3, local {rank} of 3, allreduce by shared memory (3 ranks per machine)", lines);
+    }
+
+    [MpiTheory]
+    [InlineData(3, "CORTADO_SHM_ALLREDUCE", "0", "MPI (shared memory turned off)")]
+    // A window of 384 bytes: a 20,011-element allreduce takes 209 rounds, with chunk edges inside every one.
+    [InlineData(3, "CORTADO_SHM_BYTES", "300", "shared memory (3 ranks per machine)")]
+    // Two "machines" of two ranks: slices are summed in shared memory, then allreduced with MPI between the machines.
+    [InlineData(4, "CORTADO_RANKS_PER_MACHINE", "2", "shared memory (2 ranks per machine), MPI between 2 machines")]
+    [InlineData(3, "CORTADO_RANKS_PER_MACHINE", "1", "MPI (every rank is alone on its machine)")]
+    [InlineData(3, "CORTADO_RANKS_PER_MACHINE", "2", "MPI (machines hold between 1 and 2 ranks)")]
+    public void EveryCollectiveGivesTheExpectedValuesOnEachAllReducePath(int ranks, string variable, string value, string transport)
+    {
+        bool rankOrder = transport.StartsWith("shared memory", StringComparison.Ordinal) && !transport.Contains("between", StringComparison.Ordinal);
+        string[] program = rankOrder ? [Mpi.Worker, "collectives", "--rank-order"] : [Mpi.Worker, "collectives"];
+        var r = ChildProcess.Wait(Mpi.StartMpirun(ranks, new Dictionary<string, string> { [variable] = value }, program), Limit);
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        for (int rank = 0; rank < ranks; rank++) Assert.Contains($"collectives ok rank {rank} of {ranks}, local {rank} of {ranks}, allreduce by {transport}", r.Stdout);
+    }
+
+    [MpiFact]
+    public void RanksThatAllReduceDifferentSizesAreToldSo()
+    {
+        var status = Mpi.TempDir();
+        var r = ChildProcess.Wait(Mpi.StartMpirun(2, new Dictionary<string, string> { [LaunchStatus.DirectoryVariable] = status }, Mpi.Worker, "mismatch"), Limit);
+        Assert.Contains("allreduce by shared memory", r.Stdout);
+        // mpirun runs with recovery, so its own exit code is 0: the ranks' recorded statuses tell.
+        Assert.NotEqual(0, MpiLauncher.Collect(2, r.ExitCode, status, multiHost: false).ExitCode);
+        Assert.Contains("this rank reduces 10 elements of Float32 with Sum, local rank 1 reduces 12 elements of Float32 with Sum", r.Stderr);
+        Assert.Contains("this rank reduces 12 elements of Float32 with Sum, local rank 0 reduces 10 elements of Float32 with Sum", r.Stderr);
     }
 
     [Fact]
@@ -77,6 +109,11 @@ public class CollectiveTests
         var det4 = SafeTensors.Load(F("deterministic4")).Tensors;
         foreach (var (name, reference) in shards4)
             Assert.True(reference.ToArray<float>().SequenceEqual(det4[name].ToArray<float>()), $"4 ranks: {name} is not bit-identical to the four-shard reference");
+        // On one machine the shared-memory allreduce also sums in rank order: plain DDP on four ranks matches too.
+        Train(4, "ddp", "ddp4");
+        var ddp4 = SafeTensors.Load(F("ddp4")).Tensors;
+        foreach (var (name, reference) in shards4)
+            Assert.True(reference.ToArray<float>().SequenceEqual(ddp4[name].ToArray<float>()), $"4 ranks, shared-memory allreduce: {name} is not bit-identical to the four-shard reference");
 
         // The two-shard reference really differs from whole batches in the last bits: the comparison above is not vacuous.
         Assert.Contains(plain, kv => !kv.Value.ToArray<float>().SequenceEqual(shards[kv.Key].ToArray<float>()));

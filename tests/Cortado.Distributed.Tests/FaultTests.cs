@@ -10,7 +10,7 @@ public class FaultTests
     private const double TimeoutSeconds = 4;
 
     // Starts the worker's allreduce loop on two ranks, waits until both run, and hands rank 1's pid to the fault.
-    private static (ChildResult result, double secondsAfterFault) LoopWithFault(Action<int> fault, string statusDir)
+    private static (ChildResult result, double secondsAfterFault) LoopWithFault(Action<int> fault, string statusDir, string sharedMemory = "1")
     {
         var marker = Guid.NewGuid().ToString("N");
         var env = new Dictionary<string, string>
@@ -18,6 +18,7 @@ public class FaultTests
             ["CORTADO_TEST_MARKER"] = marker,
             ["CORTADO_FAULT_TIMEOUT"] = TimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [LaunchStatus.DirectoryVariable] = statusDir,
+            ["CORTADO_SHM_ALLREDUCE"] = sharedMemory,
         };
         var p = Mpi.StartMpirun(2, env, Mpi.Worker, "loop");
         var stdout = new System.Text.StringBuilder();
@@ -47,11 +48,14 @@ public class FaultTests
         return (new ChildResult(p.ExitCode, stdout + rest.Result, stderr.Result), seconds);
     }
 
-    [MpiFact]
-    public void AKilledRankIsNamedByTheSurvivorWithinTheTimeout()
+    // With the shared-memory allreduce (1) the survivor waits on the dead rank's counters; with MPI's (0), on its request.
+    [MpiTheory]
+    [InlineData("1")]
+    [InlineData("0")]
+    public void AKilledRankIsNamedByTheSurvivorWithinTheTimeout(string sharedMemory)
     {
         var status = Mpi.TempDir();
-        var (r, seconds) = LoopWithFault(pid => Mpi.Signal(pid, "KILL"), status);
+        var (r, seconds) = LoopWithFault(pid => Mpi.Signal(pid, "KILL"), status, sharedMemory);
         Assert.Contains("rank 1 stopped answering", r.Stderr);
         Assert.InRange(seconds, TimeoutSeconds - 0.5, TimeoutSeconds + 10);
         // The survivor reported failure; the killed rank reported nothing, which the launcher names.

@@ -17,6 +17,15 @@ public sealed class MpiFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory that needs Open MPI, skipped or required as <see cref="MpiFactAttribute"/>.</summary>
+public sealed class MpiTheoryAttribute : TheoryAttribute
+{
+    public MpiTheoryAttribute()
+    {
+        if (Mpi.MissingReason is string why && Environment.GetEnvironmentVariable("CORTADO_REQUIRE_MPI") != "1") Skip = why;
+    }
+}
+
 internal static class Mpi
 {
     public static string? MissingReason

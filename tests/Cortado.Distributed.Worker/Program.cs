@@ -23,15 +23,17 @@ static int Fail(string message)
 var mode = args.Length > 0 ? args[0] : "";
 return mode switch
 {
-    "collectives" => Collectives(),
+    "collectives" => Collectives(args.Contains("--rank-order")),
+    "mismatch" => Mismatch(),
     "train" => Train(args),
     "loop" => Loop(),
     "unused" => Unused(),
-    _ => Fail("usage: worker collectives | train [options] | loop"),
+    _ => Fail("usage: worker collectives [--rank-order] | mismatch | train [options] | loop | unused"),
 };
 
-// Every collective on every dtype, checked against values each rank can compute for all ranks.
-static int Collectives()
+// Every collective on every dtype, checked against values each rank can compute for all ranks. With --rank-order,
+// float sums must also be bit-identical to summing the ranks' values in rank order (the shared-memory allreduce's order).
+static int Collectives(bool rankOrder)
 {
     using var g = ProcessGroup.Init();
     int w = g.Size, r = g.Rank;
@@ -66,6 +68,33 @@ static int Collectives()
     for (int k = 0; k < many.Length; k++)
         if (many[k].AsSpan<float>()[4999] != w * (w - 1) / 2 + w * k) return Fail($"async allreduce {k} = {many[k].AsSpan<float>()[4999]}");
 
+    // Values whose float sum depends on the order of the additions, over several rounds of a small window.
+    const int m = 20011;
+    float[] Values(int rank) { var gen = new Random(17 + rank); return Enumerable.Range(0, m).Select(_ => (float)Math.ScaleB(gen.NextDouble() - 0.5, gen.Next(-20, 20))).ToArray(); }
+    var rankSum = Values(0);
+    var magnitude = rankSum.Select(Math.Abs).ToArray();
+    for (int q = 1; q < w; q++) { var v = Values(q); for (int i = 0; i < m; i++) { rankSum[i] += v[i]; magnitude[i] += Math.Abs(v[i]); } }
+    var rankAverage = rankSum.Select(v => v / w).ToArray();
+    var sum = Tensor.FromArray(Values(r));
+    var average = Tensor.FromArray(Values(r));
+    var sumWork = g.AllReduceAsync(sum, ReduceOp.Sum);
+    var averageWork = g.AllReduceAsync(average, ReduceOp.Average);
+    sumWork.Wait();
+    averageWork.Wait();
+    for (int i = 0; i < m; i++)
+    {
+        float s = sum.AsSpan<float>()[i], a = average.AsSpan<float>()[i];
+        // Another summation order may differ by a few roundings of the terms' magnitude (the sum itself may cancel).
+        double slack = 1e-6 * magnitude[i];
+        if (Math.Abs(s - rankSum[i]) > slack) return Fail($"float32 sum [{i}] = {s}, expected about {rankSum[i]}");
+        if (Math.Abs(a - rankAverage[i]) > slack / w) return Fail($"float32 average [{i}] = {a}, expected about {rankAverage[i]}");
+        if (rankOrder && (BitConverter.SingleToInt32Bits(s) != BitConverter.SingleToInt32Bits(rankSum[i]) ||
+                          BitConverter.SingleToInt32Bits(a) != BitConverter.SingleToInt32Bits(rankAverage[i])))
+            return Fail($"float32 [{i}]: sum {s:R} and average {a:R} are not the rank-order {rankSum[i]:R} and {rankAverage[i]:R}");
+    }
+    var empty = Tensor.Zeros([0], DType.Float32);
+    g.AllReduce(empty);
+
     try
     {
         g.AllReduce(Tensor.Zeros([2], DType.Int32));
@@ -73,8 +102,17 @@ static int Collectives()
     }
     catch (DTypeMismatchException) { }
     g.Barrier();
-    Console.WriteLine($"collectives ok rank {r} of {w}, local {g.LocalRank} of {g.LocalSize}");
+    Console.WriteLine($"collectives ok rank {r} of {w}, local {g.LocalRank} of {g.LocalSize}, allreduce by {g.AllReduceTransport}");
     return 0;
+}
+
+// Rank 1 allreduces more elements than the others: a programming error that must be reported, naming both sizes.
+static int Mismatch()
+{
+    using var g = ProcessGroup.Init();
+    Console.WriteLine($"allreduce by {g.AllReduceTransport}");
+    g.AllReduce(Tensor.Ones(g.Rank == 1 ? 12 : 10));
+    return Fail("mismatched allreduces completed");
 }
 
 // LeNet on synthetic data for a fixed number of steps; rank 0 saves the final weights.

@@ -13,7 +13,7 @@ internal static class BenchCommand
 {
     private sealed record TrainJson(string workload, int threads, double step_ms, double p90_ms, double items_per_s);
     private sealed record DistributedTrainJson(string workload, int ranks, int threads, double step_ms, double p90_ms, double items_per_s,
-                                               double communication_ms_per_step, double hidden_share);
+                                               double communication_ms_per_step, double hidden_share, string allreduce);
 
     private sealed record MemoryJson(string workload, int early_steps, long early_peak_working_set, int steps, long peak_working_set, double ratio, double step_ms);
 
@@ -119,10 +119,10 @@ internal static class BenchCommand
                 if (!group.IsMain) continue;
                 var d = new DistributedTrainJson(name, group.Size, CortadoThreads.Count, Math.Round(median * 1000, 2), Math.Round(p90 * 1000, 2),
                     Math.Round(items * group.Size / median, 1), Math.Round(comm.TotalMilliseconds / (n + 3), 2),
-                    Math.Round(comm > TimeSpan.Zero ? hidden / comm : 0, 3));
+                    Math.Round(comm > TimeSpan.Zero ? hidden / comm : 0, 3), group.AllReduceTransport);
                 if (p.GetValue(json)) Console.WriteLine(Common.ToJson(d));
                 else Console.WriteLine($"{name,-9} {d.ranks} ranks × {d.threads} threads: {d.step_ms,9:F2} ms/step, {d.items_per_s:F1} items/s, " +
-                                       $"communication {d.communication_ms_per_step:F1} ms/step ({d.hidden_share:P0} hidden by overlap)");
+                                       $"communication {d.communication_ms_per_step:F1} ms/step ({d.hidden_share:P0} hidden by overlap), allreduce by {d.allreduce}");
             }
             return 0;
         });

@@ -35,7 +35,7 @@ internal sealed unsafe class MpiLibrary
     private static readonly object Gate = new();
 
     public readonly string Path;
-    public readonly nint CommWorld, Float, Double, Int64, OpSum, OpMax, InfoNull, RequestNull;
+    public readonly nint CommWorld, Float, Double, Int64, OpSum, OpMax, OpMin, InfoNull, RequestNull, ErrorsReturn;
 
     public readonly delegate* unmanaged<int*, nint, int, int*, int> InitThread;
     public readonly delegate* unmanaged<int*, int> Initialized;
@@ -56,6 +56,12 @@ internal sealed unsafe class MpiLibrary
     public readonly delegate* unmanaged<nint*, int*, nint, int> Test;
     public readonly delegate* unmanaged<nint*, int> Cancel;
     public readonly delegate* unmanaged<nint*, int> RequestFree;
+    public readonly delegate* unmanaged<nint, int, int, nint*, int> CommSplit;
+    public readonly delegate* unmanaged<nint, nint, int> CommSetErrhandler;
+    public readonly delegate* unmanaged<nint, nint, int, nint, nint, nint, int> Allreduce;
+    public readonly delegate* unmanaged<nint, int, nint, nint, void*, nint*, int> WinAllocateShared;
+    public readonly delegate* unmanaged<nint, int, nint*, int*, void*, int> WinSharedQuery;
+    public readonly delegate* unmanaged<nint*, int> WinFree;
 
     private MpiLibrary(string path, nint h)
     {
@@ -66,8 +72,10 @@ internal sealed unsafe class MpiLibrary
         Int64 = Sym(h, "ompi_mpi_int64_t");
         OpSum = Sym(h, "ompi_mpi_op_sum");
         OpMax = Sym(h, "ompi_mpi_op_max");
+        OpMin = Sym(h, "ompi_mpi_op_min");
         InfoNull = Sym(h, "ompi_mpi_info_null");
         RequestNull = Sym(h, "ompi_request_null");
+        ErrorsReturn = Sym(h, "ompi_mpi_errors_return");
         InitThread = (delegate* unmanaged<int*, nint, int, int*, int>)Sym(h, "MPI_Init_thread");
         Initialized = (delegate* unmanaged<int*, int>)Sym(h, "MPI_Initialized");
         Finalized = (delegate* unmanaged<int*, int>)Sym(h, "MPI_Finalized");
@@ -87,6 +95,12 @@ internal sealed unsafe class MpiLibrary
         Test = (delegate* unmanaged<nint*, int*, nint, int>)Sym(h, "MPI_Test");
         Cancel = (delegate* unmanaged<nint*, int>)Sym(h, "MPI_Cancel");
         RequestFree = (delegate* unmanaged<nint*, int>)Sym(h, "MPI_Request_free");
+        CommSplit = (delegate* unmanaged<nint, int, int, nint*, int>)Sym(h, "MPI_Comm_split");
+        CommSetErrhandler = (delegate* unmanaged<nint, nint, int>)Sym(h, "MPI_Comm_set_errhandler");
+        Allreduce = (delegate* unmanaged<nint, nint, int, nint, nint, nint, int>)Sym(h, "MPI_Allreduce");
+        WinAllocateShared = (delegate* unmanaged<nint, int, nint, nint, void*, nint*, int>)Sym(h, "MPI_Win_allocate_shared");
+        WinSharedQuery = (delegate* unmanaged<nint, int, nint*, int*, void*, int>)Sym(h, "MPI_Win_shared_query");
+        WinFree = (delegate* unmanaged<nint*, int>)Sym(h, "MPI_Win_free");
     }
 
     private static nint Sym(nint handle, string name)
