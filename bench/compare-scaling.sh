@@ -4,7 +4,7 @@
 # throughput of each, the speed-up, and the share of communication hidden by overlap. The independent
 # processes exchange nothing: their speed-up is what this machine allows N training processes before any
 # communication. Needs Open MPI (openmpi-bin).
-# BUCKET_MB may list several sizes (e.g. 25,4), and ALLREDUCE the transports (shm: the shared-memory allreduce, the
+# BUCKET_MB may list several sizes (e.g. 25,4; 25/0 sets the final bucket's own limit too, --final-bucket-mb), and ALLREDUCE the transports (shm: the shared-memory allreduce, the
 # default; mpi: Open MPI's MPI_Iallreduce): each round then runs the N ranks once per size and transport.
 # Usage: bench/compare-scaling.sh [WORKLOAD] [RANKS] [THREADS] [ROUNDS] [STEPS] [BUCKET_MB] [ALLREDUCE]
 #   e.g. bench/compare-scaling.sh resnet18 2 1 3 8 25 shm,mpi
@@ -26,11 +26,12 @@ for ((r = 0; r < rounds; r++)); do
   done
   wait
   for bucket in ${buckets//,/ }; do
-    if [[ $bucket == default ]]; then extra=(); else extra=(--bucket-mb "$bucket"); fi
+    if [[ $bucket == default ]]; then extra=(); else extra=(--bucket-mb "${bucket%/*}"); fi
+    [[ $bucket == */* ]] && extra+=(--final-bucket-mb "${bucket#*/}")
     for transport in ${transports//,/ }; do
       case $transport in shm) shm=1 ;; mpi) shm=0 ;; *) echo "unknown transport '$transport' (shm or mpi)" >&2; exit 2 ;; esac
       CORTADO_SHM_ALLREDUCE=$shm "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" "${extra[@]}" --json |
-        tail -1 | sed "s/^/multi:$bucket:$transport /" >>"$out"
+        tail -1 | sed "s|^|multi:$bucket:$transport |" >>"$out"
     done
   done
 done
@@ -65,7 +66,8 @@ for key, many in multis.items():
     sn = statistics.median(j['step_ms'] for j in many)
     comm = statistics.median(j['communication_ms_per_step'] for j in many)
     hidden = statistics.median(j['hidden_share'] for j in many)
-    label = ("default buckets" if bucket == "default" else f"{bucket} MB buckets") + f", allreduce by {many[0].get('allreduce', transport)}"
+    size, _, final = bucket.partition('/')
+    label = ("default buckets" if size == "default" else f"{size} MB buckets") + (f" (final {final} MB)" if final else "") + f", allreduce by {many[0].get('allreduce', transport)}"
     print(f"  {ranks} ranks, {label}: {sn:8.1f} ms/step {tn:9.1f} items/s   speed-up {tn / t1:.2f}x ({tn / t1 / ranks:.0%} efficiency)")
     print(f"    communication {comm:.1f} ms/step, {hidden:.0%} of it hidden behind the backward pass")
 PY

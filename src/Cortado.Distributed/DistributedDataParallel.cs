@@ -12,6 +12,14 @@ public sealed record DdpOptions
     public long BucketBytes { get; init; } = 25L << 20;
 
     /// <summary>
+    /// Largest final bucket in bytes (default 1 MiB; 0 gives it no special size). The final bucket holds the first
+    /// parameters, whose gradients the backward pass produces last: nothing overlaps its allreduce, so it is kept
+    /// small and the larger buckets before it finish while the first layers' backward still runs. PyTorch keeps its
+    /// first bucket small (1 MiB) so that communication starts early; this is the same idea at the other end.
+    /// </summary>
+    public long FinalBucketBytes { get; init; } = 1L << 20;
+
+    /// <summary>
     /// Deterministic mode: instead of MPI's allreduce (whose summation order is MPI's choice), the buckets are
     /// all-gathered and summed in rank order. Gradients then equal, bit for bit, those of one process that
     /// accumulates the same shards in rank order (gradient accumulation over W micro-batches) and divides by W.
@@ -58,15 +66,26 @@ public sealed class DistributedDataParallel : IDisposable
         _named = [.. module.NamedParameters().Where(p => p.Value.RequiresGrad).Select(p => (p.Key, p.Value))];
         BroadcastState(module, group);
 
+        if (Options.FinalBucketBytes < 0) throw new ArgumentOutOfRangeException(nameof(options), "the final bucket size must not be negative");
+        foreach (var (name, p) in _named)
+            if (p.DType is not (DType.Float32 or DType.Float64))
+                throw new DTypeMismatchException($"parameter '{name}' has dtype {p.DType}; data-parallel gradients are float32 or float64");
+
+        // The first parameters (their gradients come last) make the final bucket, up to FinalBucketBytes and one dtype.
+        int final = 0;
+        for (long bytes = 0; final < _named.Count; final++)
+        {
+            var p = _named[final].param;
+            bytes += (long)p.Numel * p.DType.SizeOf();
+            if (bytes > Math.Min(Options.FinalBucketBytes, Options.BucketBytes) || p.DType != _named[0].param.DType) break;
+        }
         // Buckets in reverse registration order; a bucket holds one dtype.
         Bucket? current = null;
         for (int i = _named.Count - 1; i >= 0; i--)
         {
             var (name, p) = _named[i];
-            if (p.DType is not (DType.Float32 or DType.Float64))
-                throw new DTypeMismatchException($"parameter '{name}' has dtype {p.DType}; data-parallel gradients are float32 or float64");
             long bytes = (long)p.Numel * p.DType.SizeOf();
-            if (current == null || current.DType != p.DType || (current.Bytes > 0 && current.Bytes + bytes > Options.BucketBytes))
+            if (current == null || current.DType != p.DType || (current.Bytes > 0 && current.Bytes + bytes > Options.BucketBytes) || i == final - 1)
             {
                 current = new Bucket(_buckets.Count, p.DType);
                 _buckets.Add(current);

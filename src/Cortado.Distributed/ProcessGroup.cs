@@ -88,7 +88,7 @@ public sealed record DistributedOptions
 public sealed unsafe class ProcessGroup : IDisposable
 {
     private const int HeartbeatTag = 7301;
-    private const int MinPollMicros = 100, MaxPollMicros = 1000;
+    private const int MinPollMicros = 100, MaxPollMicros = 1000, WaitPollMicros = 30;
     private static readonly TimeSpan SpinLimit = TimeSpan.FromMilliseconds(20);
     private static ProcessGroup? _world;
     private static readonly object WorldGate = new();
@@ -106,6 +106,7 @@ public sealed unsafe class ProcessGroup : IDisposable
     private NodeAllReduce? _node;
     private long _submitted;
     private int _waiters;
+    private int _mpiInFlight; // collectives in _active that wait on an MPI request (they need polling to progress)
 
     // Heartbeat state, touched only by the communication thread.
     private long[][] _hbSend = [], _hbRecv = [];
@@ -306,7 +307,10 @@ public sealed unsafe class ProcessGroup : IDisposable
                     if (moved) lastMove = Stopwatch.GetTimestamp();
                     if (Volatile.Read(ref _waiters) > 0 && Stopwatch.GetElapsedTime(lastMove) < SpinLimit)
                     {
-                        Thread.Yield();
+                        // Shared-memory rounds need no driving from here while they wait for a peer: a short sleep
+                        // leaves this core idle, where the scheduler can run the peer's threads.
+                        if (_mpiInFlight > 0) Thread.Yield();
+                        else NativeSleep.Micros(WaitPollMicros);
                         pause = MinPollMicros;
                     }
                     else
@@ -479,6 +483,7 @@ public sealed unsafe class ProcessGroup : IDisposable
     private bool TestActive()
     {
         bool any = false, nodeBusy = false;
+        int mpi = 0;
         for (int i = 0; i < _active.Count; i++)
         {
             var w = _active[i];
@@ -503,9 +508,11 @@ public sealed unsafe class ProcessGroup : IDisposable
                 sink?.Complete(w.Name, "communication", w.Started, Stopwatch.GetTimestamp(), Environment.CurrentManagedThreadId);
                 continue;
             }
+            if (!w.OnNode) mpi++;
             // Order matters: MPI collectives complete in issue order, so only the oldest can be overdue first.
             if (Stopwatch.GetElapsedTime(w.Started) > Options.FaultTimeout) throw OverdueCollective(w);
         }
+        _mpiInFlight = mpi;
         return any;
     }
 

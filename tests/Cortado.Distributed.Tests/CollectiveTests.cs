@@ -38,6 +38,23 @@ public class CollectiveTests
         for (int rank = 0; rank < ranks; rank++) Assert.Contains($"collectives ok rank {rank} of {ranks}, local {rank} of {ranks}, allreduce by {transport}", r.Stdout);
     }
 
+    // Four linear layers in registration order 0.weight (256 KiB), 0.bias (1 KiB), 1.weight, … 3.bias; buckets in
+    // reverse order, the first parameters (the last gradients) in a final bucket of their own.
+    [Theory]
+    [InlineData(new string[0], new[] { "3.bias 3.weight", "2.bias 2.weight 1.bias 1.weight 0.bias 0.weight" })] // 771 KiB ≤ 1 MiB, 1027 KiB not
+    [InlineData(new[] { "--final-bytes", "0" }, new[] { "3.bias 3.weight 2.bias 2.weight 1.bias 1.weight 0.bias 0.weight" })]
+    [InlineData(new[] { "--final-bytes", "263168" }, new[] { "3.bias 3.weight 2.bias 2.weight 1.bias 1.weight", "0.bias 0.weight" })] // exactly 257 KiB
+    // The final bucket is also held to the bucket size (300 KiB here), and buckets close at that size as before.
+    [InlineData(new[] { "--bucket-bytes", "307200" }, new[] { "3.bias 3.weight 2.bias", "2.weight 1.bias", "1.weight", "0.bias 0.weight" })]
+    public void TheFirstLayersGradientsGoInASmallFinalBucket(string[] options, string[] expected)
+    {
+        if (Mpi.MissingReason != null && Environment.GetEnvironmentVariable("CORTADO_REQUIRE_MPI") != "1") return; // needs libmpi even without mpirun
+        var r = Mpi.RunDotnet(Limit, null, [Mpi.Worker, "buckets", .. options]);
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var buckets = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("bucket ", StringComparison.Ordinal)).Select(l => l[7..]).ToArray();
+        Assert.Equal(expected, buckets);
+    }
+
     [MpiFact]
     public void RanksThatAllReduceDifferentSizesAreToldSo()
     {

@@ -25,10 +25,11 @@ return mode switch
 {
     "collectives" => Collectives(args.Contains("--rank-order")),
     "mismatch" => Mismatch(),
+    "buckets" => Buckets(args),
     "train" => Train(args),
     "loop" => Loop(),
     "unused" => Unused(),
-    _ => Fail("usage: worker collectives [--rank-order] | mismatch | train [options] | loop | unused"),
+    _ => Fail("usage: worker collectives [--rank-order] | mismatch | buckets [options] | train [options] | loop | unused"),
 };
 
 // Every collective on every dtype, checked against values each rank can compute for all ranks. With --rank-order,
@@ -103,6 +104,19 @@ static int Collectives(bool rankOrder)
     catch (DTypeMismatchException) { }
     g.Barrier();
     Console.WriteLine($"collectives ok rank {r} of {w}, local {g.LocalRank} of {g.LocalSize}, allreduce by {g.AllReduceTransport}");
+    return 0;
+}
+
+// The buckets of four 256×256 linear layers (weights of 256 KiB, biases of 1 KiB), one line per bucket.
+static int Buckets(string[] args)
+{
+    using var g = ProcessGroup.Init();
+    var net = new Sequential(Enumerable.Range(0, 4).Select(i => (Module)new Linear(256, 256, gen: new Generator(i))).ToArray());
+    var options = new DdpOptions();
+    if (args.Contains("--bucket-bytes")) options = options with { BucketBytes = long.Parse(Arg(args, "--bucket-bytes", ""), CultureInfo.InvariantCulture) };
+    if (args.Contains("--final-bytes")) options = options with { FinalBucketBytes = long.Parse(Arg(args, "--final-bytes", ""), CultureInfo.InvariantCulture) };
+    using var ddp = new DistributedDataParallel(net, g, options);
+    foreach (var bucket in ddp.BucketNames) Console.WriteLine("bucket " + string.Join(" ", bucket));
     return 0;
 }
 

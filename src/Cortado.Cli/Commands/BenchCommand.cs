@@ -84,8 +84,9 @@ internal static class BenchCommand
         var threads = Common.Threads();
         var json = Common.Json();
         var bucketMb = Common.BucketMb("under cortado launch: gradient bucket size in MB");
+        var finalBucketMb = Common.FinalBucketMb();
         var timelinePath = new Option<string?>("--timeline") { Description = "under cortado launch: write a Chrome trace per rank (PATH-rank-N.json)" };
-        var cmd = new Command("train", "median training-step time of the reference workloads (lenet, resnet18, lstm)") { workload, steps, threads, json, bucketMb, timelinePath };
+        var cmd = new Command("train", "median training-step time of the reference workloads (lenet, resnet18, lstm)") { workload, steps, threads, json, bucketMb, finalBucketMb, timelinePath };
         cmd.SetAction(p =>
         {
             Common.ApplyThreads(p.GetValue(threads));
@@ -94,13 +95,13 @@ internal static class BenchCommand
                 if (name is not ("lenet" or "resnet18" or "lstm"))
                     throw new ArgumentException($"unknown workload '{name}'; known workloads: lenet, resnet18, lstm");
             if (p.GetValue(steps) is < 1) throw new ArgumentException($"--steps must be at least 1, got {p.GetValue(steps)}");
-            long bucketBytes = Common.BucketBytes(p.GetValue(bucketMb));
+            var ddpOptions = new DdpOptions { BucketBytes = Common.BucketBytes(p.GetValue(bucketMb)), FinalBucketBytes = Common.FinalBucketBytes(p.GetValue(finalBucketMb)) };
             // Under `cortado launch` (or mpirun) every rank trains its own batch with data-parallel DDP; the figures
             // are global: the slowest rank's step time and the items of all ranks per second.
             var group = ProcessGroup.LaunchedJobSize > 1 ? ProcessGroup.Init() : null;
             foreach (var name in names)
             {
-                var (step, items, ddp) = Workload(name, group, bucketBytes);
+                var (step, items, ddp) = Workload(name, group, ddpOptions);
                 int n = p.GetValue(steps) ?? (name == "lenet" ? 30 : 8);
                 using var timeline = group != null ? new Timeline(p.GetValue(timelinePath) is string tl ? $"{tl}-{name}" : null, group.Rank) : null;
                 var (median, p90) = MedianTime(step, n, warmup: 3);
@@ -144,7 +145,7 @@ internal static class BenchCommand
         return (ts[runs / 2], ts[Math.Min(runs - 1, (int)(runs * 0.9))]);
     }
 
-    private static (Action step, int items, DistributedDataParallel? ddp) Workload(string name, ProcessGroup? group, long bucketBytes)
+    private static (Action step, int items, DistributedDataParallel? ddp) Workload(string name, ProcessGroup? group, DdpOptions ddpOptions)
     {
         var gen = new Generator(0);
         Module m;
@@ -175,7 +176,7 @@ internal static class BenchCommand
                 items = 32 * 35;
                 break;
         }
-        var ddp = group != null ? new DistributedDataParallel(m, group, new DdpOptions { BucketBytes = bucketBytes }) : null;
+        var ddp = group != null ? new DistributedDataParallel(m, group, ddpOptions) : null;
         return (() =>
         {
             opt.ZeroGrad();

@@ -30,6 +30,13 @@ internal static class Common
     public static long BucketBytes(double megabytes) =>
         megabytes > 0 ? (long)(megabytes * (1 << 20)) : throw new ArgumentException($"--bucket-mb must be positive, got {megabytes}");
 
+    /// <summary>The --final-bucket-mb option (DdpOptions.FinalBucketBytes) and its value in bytes, checked.</summary>
+    public static Option<double> FinalBucketMb() =>
+        new("--final-bucket-mb") { Description = "distributed: largest size in MB of the last bucket, the first layers' gradients, which nothing overlaps (0: no limit of its own)", DefaultValueFactory = _ => 1 };
+
+    public static long FinalBucketBytes(double megabytes) =>
+        megabytes >= 0 ? (long)(megabytes * (1 << 20)) : throw new ArgumentException($"--final-bucket-mb must be 0 or more, got {megabytes}");
+
     /// <summary>The --no-optimize, --disable-pass and --no-arena options of commands that create an inference session.</summary>
     public static (Option<bool> noOptimize, Option<string[]> disablePass, Option<bool> noArena) Optimization() =>
     (

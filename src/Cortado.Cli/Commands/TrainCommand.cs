@@ -25,6 +25,7 @@ internal static class TrainCommand
         var json = Common.Json();
         var distributed = new Option<bool>("--distributed") { Description = "data-parallel training over the ranks of an MPI job (automatic under cortado launch or mpirun with more than one rank)" };
         var bucketMb = Common.BucketMb("gradient bucket size in MB for distributed training");
+        var finalBucketMb = Common.FinalBucketMb();
         var averageEvery = new Option<int>("--average-every") { Description = "distributed: average the models every K steps instead of averaging gradients every step (0: off)" };
         var deterministic = new Option<bool>("--deterministic") { Description = "distributed: sum gradients in rank order, so results do not depend on MPI's reduction order" };
         var faultTimeout = new Option<double?>("--fault-timeout") { Description = "distributed: seconds before a silent or stuck rank is declared failed (default 60, or CORTADO_FAULT_TIMEOUT)" };
@@ -33,14 +34,15 @@ internal static class TrainCommand
         var cmd = new Command("train", "train a model")
         {
             model, dataset, dataDir, epochs, batch, lr, optimizer, schedule, seed, output, resume, keep, workers, threads, json,
-            distributed, bucketMb, averageEvery, deterministic, faultTimeout, timeline, syncBn,
+            distributed, bucketMb, finalBucketMb, averageEvery, deterministic, faultTimeout, timeline, syncBn,
         };
         cmd.SetAction(p =>
         {
             Common.ApplyThreads(p.GetValue(threads));
             bool spread = p.GetValue(distributed) || ProcessGroup.LaunchedJobSize > 1;
-            var d = spread ? new DistributedSettings(p.GetValue(bucketMb), p.GetValue(averageEvery), p.GetValue(deterministic), p.GetValue(faultTimeout), p.GetValue(timeline), p.GetValue(syncBn)) : null;
-            if (d != null) Common.BucketBytes(d.BucketMb); // checks the value before any rank starts work
+            var d = spread ? new DistributedSettings(p.GetValue(bucketMb), p.GetValue(averageEvery), p.GetValue(deterministic), p.GetValue(faultTimeout), p.GetValue(timeline), p.GetValue(syncBn), p.GetValue(finalBucketMb)) : null;
+            if (d != null) Common.BucketBytes(d.BucketMb); // checks the values before any rank starts work
+            if (d != null) Common.FinalBucketBytes(d.FinalBucketMb);
             if (d != null && d.AverageEvery < 0) throw new ArgumentException($"--average-every must be 0 or more, got {d.AverageEvery}");
             var o = new TrainOptions(p.GetValue(model)!, p.GetValue(dataset)!, p.GetValue(dataDir), p.GetValue(epochs), p.GetValue(batch),
                                      p.GetValue(lr), p.GetValue(optimizer)!, p.GetValue(seed), p.GetValue(output)!, p.GetValue(resume), p.GetValue(workers),

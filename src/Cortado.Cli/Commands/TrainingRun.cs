@@ -14,7 +14,7 @@ internal sealed record TrainOptions(string Model, string Dataset, string? DataDi
 
 /// <summary>How a training run is spread over ranks (null: one process).</summary>
 internal sealed record DistributedSettings(double BucketMb = 25, int AverageEvery = 0, bool Deterministic = false, double? FaultTimeoutSeconds = null, string? Timeline = null,
-                                         bool SyncBatchNorm = false);
+                                         bool SyncBatchNorm = false, double FinalBucketMb = 1);
 
 /// <summary>What a training run reports (the --json object of `cortado train`).</summary>
 internal sealed record TrainResult(string model, string dataset, int epochs, int train_items, double test_accuracy,
@@ -76,6 +76,7 @@ internal static class TrainingRun
             ddp = new DistributedDataParallel(net, group, new DdpOptions
             {
                 BucketBytes = Common.BucketBytes(o.Distributed!.BucketMb),
+                FinalBucketBytes = Common.FinalBucketBytes(o.Distributed.FinalBucketMb),
                 Deterministic = o.Distributed.Deterministic,
             });
         if (group != null && ddp == null) DistributedDataParallel.BroadcastState(net, group);
