@@ -5,7 +5,8 @@
 # processes exchange nothing: their speed-up is what this machine allows N training processes before any
 # communication. Needs Open MPI (openmpi-bin).
 # BUCKET_MB may list several sizes (e.g. 25,4; 25/0 sets the final bucket's own limit too, --final-bucket-mb), and ALLREDUCE the transports (shm: the shared-memory allreduce, the
-# default; mpi: Open MPI's MPI_Iallreduce): each round then runs the N ranks once per size and transport.
+# default; mpi: Open MPI's MPI_Iallreduce; alt: one run whose steps alternate between the two, so that both
+# see the same minutes of the host): each round then runs the N ranks once per size and transport.
 # Usage: bench/compare-scaling.sh [WORKLOAD] [RANKS] [THREADS] [ROUNDS] [STEPS] [BUCKET_MB] [ALLREDUCE]
 #   e.g. bench/compare-scaling.sh resnet18 2 1 3 8 25 shm,mpi
 set -euo pipefail
@@ -29,9 +30,15 @@ for ((r = 0; r < rounds; r++)); do
     if [[ $bucket == default ]]; then extra=(); else extra=(--bucket-mb "${bucket%/*}"); fi
     [[ $bucket == */* ]] && extra+=(--final-bucket-mb "${bucket#*/}")
     for transport in ${transports//,/ }; do
-      case $transport in shm) shm=1 ;; mpi) shm=0 ;; *) echo "unknown transport '$transport' (shm or mpi)" >&2; exit 2 ;; esac
-      CORTADO_SHM_ALLREDUCE=$shm "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" "${extra[@]}" --json |
-        tail -1 | sed "s|^|multi:$bucket:$transport |" >>"$out"
+      case $transport in
+        shm | mpi)
+          CORTADO_SHM_ALLREDUCE=$([[ $transport == shm ]] && echo 1 || echo 0) "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" \
+            --threads "$threads" --steps "$steps" "${extra[@]}" --json | tail -1 | sed "s|^|multi:$bucket:$transport |" >>"$out" ;;
+        alt)
+          "$root/cortado" launch -n "$ranks" -- bench train --workload "$workload" --threads "$threads" --steps "$steps" "${extra[@]}" \
+            --alternate-allreduce --json | tail -2 | sed -e "1s|^|multi:$bucket:alternating-shm |" -e "2s|^|multi:$bucket:alternating-mpi |" >>"$out" ;;
+        *) echo "unknown transport '$transport' (shm, mpi or alt)" >&2; exit 2 ;;
+      esac
     done
   done
 done
@@ -64,11 +71,21 @@ for key, many in multis.items():
     bucket, _, transport = key.partition(':')
     tn = statistics.median(j['items_per_s'] for j in many)
     sn = statistics.median(j['step_ms'] for j in many)
-    comm = statistics.median(j['communication_ms_per_step'] for j in many)
-    hidden = statistics.median(j['hidden_share'] for j in many)
     size, _, final = bucket.partition('/')
     label = ("default buckets" if size == "default" else f"{size} MB buckets") + (f" (final {final} MB)" if final else "") + f", allreduce by {many[0].get('allreduce', transport)}"
+    if transport.startswith('alternating'): label += " (alternating steps)"
     print(f"  {ranks} ranks, {label}: {sn:8.1f} ms/step {tn:9.1f} items/s   speed-up {tn / t1:.2f}x ({tn / t1 / ranks:.0%} efficiency)")
-    print(f"    communication {comm:.1f} ms/step, {hidden:.0%} of it hidden behind the backward pass")
+    if 'communication_ms_per_step' in many[0]:
+        comm = statistics.median(j['communication_ms_per_step'] for j in many)
+        hidden = statistics.median(j['hidden_share'] for j in many)
+        print(f"    communication {comm:.1f} ms/step, {hidden:.0%} of it hidden behind the backward pass")
+if any(k.endswith(':alternating-shm') for k in multis):
+    # The fairest comparison of the transports: per run, the MPI steps' median over the shared-memory steps'.
+    for key, many in multis.items():
+        if not key.endswith(':alternating-shm'): continue
+        other = multis[key.replace('alternating-shm', 'alternating-mpi')]
+        ratios = [m['step_ms'] / s['step_ms'] for s, m in zip(many, other)]
+        print(f"  alternating runs ({key.partition(':')[0]}): MPI step / shared-memory step per run "
+              f"{', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f}")
 PY
 rm -f "$out"

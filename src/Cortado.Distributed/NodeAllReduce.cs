@@ -51,7 +51,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
     // The collective in progress (works advance strictly one at a time, in issue order).
     private CommWork? _work;
     private Phase _phase;
-    private long _offset;
+    private long _offset, _roundsLeft;
     private nint _crossRequest;
     private byte* _pinned;
 
@@ -150,6 +150,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
             _work = w;
             _phase = Phase.Fill;
             _offset = 0;
+            _roundsLeft = -1;
             _pinned = _cross != 0 ? (byte*)w.Pin(w.Tensor!) : null;
         }
         bool moved = w.Type switch
@@ -168,7 +169,9 @@ internal sealed unsafe class NodeAllReduce : IDisposable
         long n = x.Length;
         int perRound = (int)(Capacity / sizeof(T));
         bool moved = false;
-        while (_offset < n)
+        // An empty tensor still takes one (empty) round, so that its descriptor is compared like any other.
+        if (_roundsLeft < 0) _roundsLeft = Math.Max(1, (n + perRound - 1) / perRound);
+        while (_roundsLeft > 0)
         {
             int m = (int)Math.Min(perRound, n - _offset);
             long g = _rounds + 1;
@@ -259,6 +262,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
                     Publish(ConsumedAt, g);
                     _rounds = g;
                     _offset += m;
+                    _roundsLeft--;
                     _phase = Phase.Fill;
                     moved = true;
                     break;

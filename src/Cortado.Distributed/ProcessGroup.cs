@@ -104,6 +104,7 @@ public sealed unsafe class ProcessGroup : IDisposable
     private volatile RankFailureException? _failure;
     private nint _comm, _hbComm;
     private NodeAllReduce? _node;
+    private volatile bool _useNode;
     private long _submitted;
     private int _waiters;
     private int _mpiInFlight; // collectives in _active that wait on an MPI request (they need polling to progress)
@@ -133,6 +134,22 @@ public sealed unsafe class ProcessGroup : IDisposable
     /// there are several, or "MPI" (Open MPI's <c>MPI_Iallreduce</c>) with the reason.
     /// </summary>
     public string AllReduceTransport { get; private set; } = "MPI";
+
+    /// <summary>
+    /// True while allreduces go through the shared-memory window (the default wherever it exists). Setting it
+    /// switches later allreduces between the window and Open MPI's <c>MPI_Iallreduce</c>, e.g. to compare the two
+    /// within one run; every rank must switch between the same two collectives. Setting true where the window
+    /// does not exist (see <see cref="AllReduceTransport"/>) throws.
+    /// </summary>
+    public bool AllReduceOverSharedMemory
+    {
+        get => _useNode;
+        set
+        {
+            if (value && _node == null) throw new InvalidOperationException($"this group has no shared-memory allreduce: {AllReduceTransport}");
+            _useNode = value;
+        }
+    }
 
     /// <summary>The settings this group runs with.</summary>
     public DistributedOptions Options { get; }
@@ -267,6 +284,7 @@ public sealed unsafe class ProcessGroup : IDisposable
         var f = _failure;
         if (f != null) throw new RankFailureException(f.Rank, f.Message);
         w.Queued = Stopwatch.GetTimestamp();
+        w.OnNode = w.Kind == CommKind.AllReduce && _useNode;
         w.Attach(this);
         lock (_queue) _queue.Enqueue(w);
         _wake.Release();
@@ -362,6 +380,7 @@ public sealed unsafe class ProcessGroup : IDisposable
         if (Size > 1 && Options.SharedMemoryAllReduce)
         {
             _node = NodeAllReduce.TryCreate(_mpi, _comm, Rank, Size, Options.SharedMemoryBytes, Options.RanksPerMachine, out var why);
+            _useNode = _node != null;
             AllReduceTransport = _node == null ? $"MPI ({why})"
                 : $"shared memory ({_node.LocalSize} ranks per machine)" + (_node.Machines > 1 ? $", MPI between {_node.Machines} machines" : "");
         }
@@ -445,10 +464,9 @@ public sealed unsafe class ProcessGroup : IDisposable
             w.Started = Stopwatch.GetTimestamp();
             nint req;
             int count;
-            if (w.Kind == CommKind.AllReduce && _node != null)
+            if (w.OnNode)
             {
                 // Advanced by TestActive, one at a time in issue order, without an MPI request.
-                w.OnNode = true;
                 _active.Add(w);
                 continue;
             }

@@ -25,6 +25,14 @@ public class BenchTrainTests
     }
 
     [Fact]
+    public void AlternatingAllReducesOutsideAJobIsAnError()
+    {
+        var r = CliRunner.Run("bench", "train", "--workload", "lenet", "--steps", "1", "--alternate-allreduce");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("--alternate-allreduce compares transports between ranks: run it under cortado launch", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnknownWorkloadIsAnError()
     {
         var r = CliRunner.Run("bench", "train", "--workload", "lenet,vgg", "--steps", "1");

@@ -56,6 +56,23 @@ public class LaunchTests
         Assert.Contains("apt-get install openmpi-bin libopenmpi-dev", r.Stderr);
     }
 
+    [MpiFact]
+    public void BenchTrainCanAlternateTheTwoAllReduceTransports()
+    {
+        var r = Mpi.RunDotnet(Limit, null, Mpi.Cortado, "launch", "-n", "2", "--", "bench", "train", "--workload", "lenet", "--threads", "1",
+                              "--steps", "3", "--alternate-allreduce", "--json");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{')).ToArray();
+        Assert.Equal(2, lines.Length);
+        var transports = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(new[] { "shared memory", "MPI" }, transports.Select(j => j.GetProperty("allreduce").GetString() ?? "").ToArray());
+        foreach (var j in transports)
+        {
+            Assert.Equal(2, j.GetProperty("ranks").GetInt32());
+            Assert.InRange(j.GetProperty("step_ms").GetDouble(), 0.1, 60_000);
+        }
+    }
+
     [Fact]
     public void LaunchWithoutMpirunSaysSo()
     {

@@ -96,6 +96,30 @@ static int Collectives(bool rankOrder)
     var empty = Tensor.Zeros([0], DType.Float32);
     g.AllReduce(empty);
 
+    // Switching transports between collectives, with one of each in flight at once.
+    if (g.AllReduceOverSharedMemory)
+    {
+        g.AllReduceOverSharedMemory = false;
+        var viaMpi = Tensor.Full([777], r + 1, DType.Float32);
+        var mpiWork = g.AllReduceAsync(viaMpi);
+        g.AllReduceOverSharedMemory = true;
+        var viaWindow = Tensor.Full([777], r + 2, DType.Float32);
+        var windowWork = g.AllReduceAsync(viaWindow);
+        mpiWork.Wait();
+        windowWork.Wait();
+        if (viaMpi.AsSpan<float>()[776] != w * (w + 1) / 2 || viaWindow.AsSpan<float>()[776] != w * (w + 1) / 2 + w)
+            return Fail($"switched allreduces gave {viaMpi.AsSpan<float>()[776]} and {viaWindow.AsSpan<float>()[776]}");
+    }
+    else
+    {
+        try
+        {
+            g.AllReduceOverSharedMemory = true;
+            return Fail("the shared-memory allreduce was switched on without a window");
+        }
+        catch (InvalidOperationException) { }
+    }
+
     try
     {
         g.AllReduce(Tensor.Zeros([2], DType.Int32));

@@ -15,6 +15,8 @@ internal static class BenchCommand
     private sealed record DistributedTrainJson(string workload, int ranks, int threads, double step_ms, double p90_ms, double items_per_s,
                                                double communication_ms_per_step, double hidden_share, string allreduce);
 
+    private sealed record AlternatingTrainJson(string workload, int ranks, int threads, string allreduce, double step_ms, double p90_ms, double items_per_s);
+
     private sealed record MemoryJson(string workload, int early_steps, long early_peak_working_set, int steps, long peak_working_set, double ratio, double step_ms);
 
     public static Command Create()
@@ -86,7 +88,11 @@ internal static class BenchCommand
         var bucketMb = Common.BucketMb("under cortado launch: gradient bucket size in MB");
         var finalBucketMb = Common.FinalBucketMb();
         var timelinePath = new Option<string?>("--timeline") { Description = "under cortado launch: write a Chrome trace per rank (PATH-rank-N.json)" };
-        var cmd = new Command("train", "median training-step time of the reference workloads (lenet, resnet18, lstm)") { workload, steps, threads, json, bucketMb, finalBucketMb, timelinePath };
+        var alternate = new Option<bool>("--alternate-allreduce")
+        {
+            Description = "under cortado launch, ranks on one machine: alternate steps between the shared-memory allreduce and MPI's, and print one line for each",
+        };
+        var cmd = new Command("train", "median training-step time of the reference workloads (lenet, resnet18, lstm)") { workload, steps, threads, json, bucketMb, finalBucketMb, timelinePath, alternate };
         cmd.SetAction(p =>
         {
             Common.ApplyThreads(p.GetValue(threads));
@@ -95,6 +101,8 @@ internal static class BenchCommand
                 if (name is not ("lenet" or "resnet18" or "lstm"))
                     throw new ArgumentException($"unknown workload '{name}'; known workloads: lenet, resnet18, lstm");
             if (p.GetValue(steps) is < 1) throw new ArgumentException($"--steps must be at least 1, got {p.GetValue(steps)}");
+            if (p.GetValue(alternate) && ProcessGroup.LaunchedJobSize is not > 1)
+                throw new ArgumentException("--alternate-allreduce compares transports between ranks: run it under cortado launch -n 2 or more");
             var ddpOptions = new DdpOptions { BucketBytes = Common.BucketBytes(p.GetValue(bucketMb)), FinalBucketBytes = Common.FinalBucketBytes(p.GetValue(finalBucketMb)) };
             // Under `cortado launch` (or mpirun) every rank trains its own batch with data-parallel DDP; the figures
             // are global: the slowest rank's step time and the items of all ranks per second.
@@ -110,6 +118,24 @@ internal static class BenchCommand
                     var r = new TrainJson(name, CortadoThreads.Count, Math.Round(median * 1000, 2), Math.Round(p90 * 1000, 2), Math.Round(items / median, 1));
                     if (p.GetValue(json)) Console.WriteLine(Common.ToJson(r));
                     else Console.WriteLine($"{name,-9} {r.threads} threads: {r.step_ms,9:F2} ms/step (p90 {r.p90_ms:F2} ms), {r.items_per_s:F1} items/s");
+                    continue;
+                }
+                if (p.GetValue(alternate))
+                {
+                    // Both transports in the same minutes: the host's noise falls on both alike.
+                    var times = AlternatingTime(step, group, n, warmup: 3);
+                    var all = Tensor.FromArray(times);
+                    group.AllReduce(all, Distributed.ReduceOp.Max);
+                    ddp!.Dispose();
+                    if (!group.IsMain) continue;
+                    for (int k = 0; k < 2; k++)
+                    {
+                        var (med, tail) = (all.AsSpan<double>()[2 * k], all.AsSpan<double>()[2 * k + 1]);
+                        var a = new AlternatingTrainJson(name, group.Size, CortadoThreads.Count, k == 0 ? "shared memory" : "MPI",
+                            Math.Round(med * 1000, 2), Math.Round(tail * 1000, 2), Math.Round(items * group.Size / med, 1));
+                        if (p.GetValue(json)) Console.WriteLine(Common.ToJson(a));
+                        else Console.WriteLine($"{name,-9} {a.ranks} ranks × {a.threads} threads, allreduce by {a.allreduce}: {a.step_ms,9:F2} ms/step, {a.items_per_s:F1} items/s");
+                    }
                     continue;
                 }
                 var (comm, hidden) = timeline!.Summarize();
@@ -143,6 +169,37 @@ internal static class BenchCommand
         }
         Array.Sort(ts);
         return (ts[runs / 2], ts[Math.Min(runs - 1, (int)(runs * 0.9))]);
+    }
+
+    // Steps alternate between the shared-memory allreduce and MPI's (both ranks switch between the same steps):
+    // [median, p90] of the shared-memory steps, then of the MPI steps, each over `runs` steps.
+    private static double[] AlternatingTime(Action step, ProcessGroup group, int runs, int warmup)
+    {
+        if (!group.AllReduceOverSharedMemory)
+            throw new ArgumentException($"--alternate-allreduce needs the shared-memory allreduce, and this job's allreduce is by {group.AllReduceTransport}");
+        var ts = new[] { new double[runs], new double[runs] };
+        try
+        {
+            for (int i = 0; i < 2 * (warmup + runs); i++)
+            {
+                group.AllReduceOverSharedMemory = i % 2 == 0;
+                long t0 = Stopwatch.GetTimestamp();
+                step();
+                if (i >= 2 * warmup) ts[i % 2][i / 2 - warmup] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+        }
+        finally
+        {
+            group.AllReduceOverSharedMemory = true;
+        }
+        var result = new double[4];
+        for (int k = 0; k < 2; k++)
+        {
+            Array.Sort(ts[k]);
+            result[2 * k] = ts[k][runs / 2];
+            result[2 * k + 1] = ts[k][Math.Min(runs - 1, (int)(runs * 0.9))];
+        }
+        return result;
     }
 
     private static (Action step, int items, DistributedDataParallel? ddp) Workload(string name, ProcessGroup? group, DdpOptions ddpOptions)
