@@ -93,7 +93,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
         MpiLibrary.Check(mpi.CommRank(local, &me), "MPI_Comm_rank");
         MpiLibrary.Check(mpi.CommSize(local, &localSize), "MPI_Comm_size");
 
-        // Largest and smallest number of ranks per machine, and whether every window came up.
+        // The largest and smallest number of ranks per machine (the smallest negated, so one MAX gives both).
         long* agree = stackalloc long[2] { localSize, -localSize };
         MpiLibrary.Check(mpi.Allreduce(MpiLibrary.InPlace, (nint)agree, 2, mpi.Int64, mpi.OpMax, comm), "MPI_Allreduce");
         if (agree[0] == 1 || agree[0] != -agree[1])
