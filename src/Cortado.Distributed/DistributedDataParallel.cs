@@ -307,9 +307,7 @@ public sealed class DistributedDataParallel : IDisposable
                 if (p.Grad is { } own && ReferenceEquals(own, Views[i])) continue;
                 // Otherwise into the parameter's own gradient tensor rather than a new one, where it can take it.
                 var g = p.Grad is { IsContiguous: true } mine && mine.DType == DType && mine.Numel == p.Numel ? mine : Tensor.Zeros(p.Dims, DType);
-                if (DType == DType.Float32) Flat.AsSpan<float>().Slice(Offsets[i], p.Numel).CopyTo(g.AsSpan<float>());
-                else Flat.AsSpan<double>().Slice(Offsets[i], p.Numel).CopyTo(g.AsSpan<double>());
-                p.Grad = g;
+                p.Grad = g.CopyFrom(Views[i]);
             }
         }
     }

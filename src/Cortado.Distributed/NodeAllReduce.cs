@@ -51,7 +51,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
     // The collective in progress (works advance strictly one at a time, in issue order).
     private CommWork? _work;
     private Phase _phase;
-    private long _offset, _roundsLeft;
+    private long _roundOfWork; // rounds of this collective finished; its offset is this times the round's elements
     private nint _crossRequest;
     private byte* _pinned;
 
@@ -149,8 +149,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
         {
             _work = w;
             _phase = Phase.Fill;
-            _offset = 0;
-            _roundsLeft = -1;
+            _roundOfWork = 0;
             _pinned = _cross != 0 ? (byte*)w.Pin(w.Tensor!) : null;
         }
         bool moved = w.Type switch
@@ -170,10 +169,11 @@ internal sealed unsafe class NodeAllReduce : IDisposable
         int perRound = (int)(Capacity / sizeof(T));
         bool moved = false;
         // An empty tensor still takes one (empty) round, so that its descriptor is compared like any other.
-        if (_roundsLeft < 0) _roundsLeft = Math.Max(1, (n + perRound - 1) / perRound);
-        while (_roundsLeft > 0)
+        long roundsOfWork = Math.Max(1, (n + perRound - 1) / perRound);
+        while (_roundOfWork < roundsOfWork)
         {
-            int m = (int)Math.Min(perRound, n - _offset);
+            long offset = _roundOfWork * perRound;
+            int m = (int)Math.Min(perRound, n - offset);
             long g = _rounds + 1;
             switch (_phase)
             {
@@ -185,7 +185,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
                     {
                         if (q == _me) continue;
                         var (lo, len) = Chunk(q, m);
-                        x.Slice((int)(_offset + lo), len).CopyTo(mine.Slice(lo, len));
+                        x.Slice((int)(offset + lo), len).CopyTo(mine.Slice(lo, len));
                     }
                     long* d = (long*)(_segments[_me] + DescriptorAt);
                     d[0] = n;
@@ -200,7 +200,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
                     if (!PeersReached(PublishedAt, g)) return moved;
                     CheckDescriptors(w);
                     var (lo, len) = Chunk(_me, m);
-                    var own = x.Slice((int)(_offset + lo), len);
+                    var own = x.Slice((int)(offset + lo), len);
                     var acc = Data<T>(_me, m).Slice(lo, len);
                     // The average's division waits for the machines' sum when there are several machines.
                     bool divideHere = w.Op == ReduceOp.Average && _cross == 0;
@@ -226,7 +226,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
                     if (_cross != 0)
                     {
                         nint req;
-                        MpiLibrary.Check(_mpi.Iallreduce(MpiLibrary.InPlace, (nint)(_pinned + (_offset + lo) * sizeof(T)), len,
+                        MpiLibrary.Check(_mpi.Iallreduce(MpiLibrary.InPlace, (nint)(_pinned + (offset + lo) * sizeof(T)), len,
                             _mpi.DataType(w.Type), w.Op == ReduceOp.Max ? _mpi.OpMax : _mpi.OpSum, _cross, &req), "MPI_Iallreduce");
                         _crossRequest = req;
                         _phase = Phase.Cross;
@@ -242,7 +242,7 @@ internal sealed unsafe class NodeAllReduce : IDisposable
                     fixed (nint* r = &_crossRequest) MpiLibrary.Check(_mpi.Test(r, &flag, 0), "MPI_Test");
                     if (flag == 0) return moved;
                     var (lo, len) = Chunk(_me, m);
-                    var own = x.Slice((int)(_offset + lo), len);
+                    var own = x.Slice((int)(offset + lo), len);
                     if (w.Op == ReduceOp.Average) TensorPrimitives.Divide(own, T.CreateTruncating(_worldSize), own);
                     own.CopyTo(Data<T>(_me, m).Slice(lo, len));
                     Publish(ReducedAt, g);
@@ -257,12 +257,11 @@ internal sealed unsafe class NodeAllReduce : IDisposable
                     {
                         if (q == _me) continue;
                         var (lo, len) = Chunk(q, m);
-                        Data<T>(q, m).Slice(lo, len).CopyTo(x.Slice((int)(_offset + lo), len));
+                        Data<T>(q, m).Slice(lo, len).CopyTo(x.Slice((int)(offset + lo), len));
                     }
                     Publish(ConsumedAt, g);
                     _rounds = g;
-                    _offset += m;
-                    _roundsLeft--;
+                    _roundOfWork++;
                     _phase = Phase.Fill;
                     moved = true;
                     break;

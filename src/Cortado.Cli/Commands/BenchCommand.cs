@@ -167,8 +167,14 @@ internal static class BenchCommand
             step();
             ts[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
+        return MedianAndP90(ts);
+    }
+
+    // Sorts the times in place: their median and 90th percentile, as torch_ref.py takes them.
+    private static (double median, double p90) MedianAndP90(double[] ts)
+    {
         Array.Sort(ts);
-        return (ts[runs / 2], ts[Math.Min(runs - 1, (int)(runs * 0.9))]);
+        return (ts[ts.Length / 2], ts[Math.Min(ts.Length - 1, (int)(ts.Length * 0.9))]);
     }
 
     // Steps alternate between the shared-memory allreduce and MPI's (both ranks switch between the same steps):
@@ -192,14 +198,9 @@ internal static class BenchCommand
         {
             group.AllReduceOverSharedMemory = true;
         }
-        var result = new double[4];
-        for (int k = 0; k < 2; k++)
-        {
-            Array.Sort(ts[k]);
-            result[2 * k] = ts[k][runs / 2];
-            result[2 * k + 1] = ts[k][Math.Min(runs - 1, (int)(runs * 0.9))];
-        }
-        return result;
+        var (shmMedian, shmP90) = MedianAndP90(ts[0]);
+        var (mpiMedian, mpiP90) = MedianAndP90(ts[1]);
+        return [shmMedian, shmP90, mpiMedian, mpiP90];
     }
 
     private static (Action step, int items, DistributedDataParallel? ddp) Workload(string name, ProcessGroup? group, DdpOptions ddpOptions)
