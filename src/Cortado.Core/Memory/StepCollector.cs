@@ -12,7 +12,7 @@ namespace Cortado.Memory;
 /// (<c>cortado bench memory</c>, docs/benchmarks.md).
 /// <c>Optimizer.ZeroGrad</c> in Cortado.NN calls <see cref="StepBoundary"/>; a custom loop
 /// that never calls it can call <see cref="StepBoundary"/> itself. The threshold comes from
-/// <c>CORTADO_STEP_GC_MB</c> (default 32; 0 turns this off) or <see cref="ThresholdBytes"/>.
+/// <c>CORTADO_STEP_GC_MB</c> (default 16; 0 turns this off) or <see cref="ThresholdBytes"/>.
 /// </summary>
 public static class StepCollector
 {
@@ -23,7 +23,8 @@ public static class StepCollector
     {
         var s = Environment.GetEnvironmentVariable("CORTADO_STEP_GC_MB");
         if (!string.IsNullOrWhiteSpace(s) && long.TryParse(s, out long mb) && mb >= 0) return mb << 20;
-        return 32L << 20;
+        // 16 MiB: at 32 MiB the runtime's own gen0 collections still landed mid-step on the 2026-12-07 host (docs/benchmarks.md).
+        return 16L << 20;
     }
 
     /// <summary>Bytes allocated (by all threads) since the last collection that make <see cref="StepBoundary"/> collect; 0 turns collection off.</summary>
