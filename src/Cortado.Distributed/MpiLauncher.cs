@@ -71,15 +71,20 @@ public static class MpiLauncher
         throw new DistributedException("mpirun was not found on the PATH: install Open MPI ('apt-get install openmpi-bin libopenmpi-dev')");
     }
 
-    /// <summary>The mpirun arguments that start <paramref name="command"/> on <paramref name="ranks"/> ranks.</summary>
-    public static List<string> BuildArguments(int ranks, string? hostfile, IReadOnlyList<string> command, bool forwardStatusDirectory = false)
+    /// <summary>
+    /// The mpirun arguments that start <paramref name="command"/> on <paramref name="ranks"/> ranks.
+    /// <paramref name="threadsPerRank"/> is how many kernel threads each rank runs (null: CORTADO_THREADS, else this
+    /// machine's cores shared out evenly); <paramref name="bind"/> false never binds ranks to cores (see <see cref="Placement"/>).
+    /// </summary>
+    public static List<string> BuildArguments(int ranks, string? hostfile, IReadOnlyList<string> command, bool forwardStatusDirectory = false,
+        int? threadsPerRank = null, bool bind = true)
     {
         if (ranks < 1) throw new DistributedException($"the number of ranks must be at least 1, got {ranks}");
         if (command.Count == 0) throw new DistributedException("no command to launch: put it after '--'");
-        // No core binding: each rank's communication thread then runs on whichever core is free instead of
-        // taking turns with its own compute thread (resnet18 on 2 ranks × 1 thread: 682 ms/step unbound,
-        // 757 ms/step bound to a core each).
-        var args = new List<string> { "-n", ranks.ToString(CultureInfo.InvariantCulture), "--enable-recovery", "--bind-to", "none" };
+        if (threadsPerRank == null && int.TryParse(Environment.GetEnvironmentVariable("CORTADO_THREADS"), NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t > 0)
+            threadsPerRank = t;
+        var args = new List<string> { "-n", ranks.ToString(CultureInfo.InvariantCulture), "--enable-recovery" };
+        args.AddRange(Placement(ranks, threadsPerRank, Environment.ProcessorCount, multiHost: hostfile != null, bind));
         if (hostfile != null)
         {
             ParseHostfile(hostfile);
@@ -96,6 +101,45 @@ public static class MpiLauncher
             if (Environment.GetEnvironmentVariable(name) != null) args.AddRange(["-x", name]);
         args.AddRange(command);
         return args;
+    }
+
+    /// <summary>
+    /// How mpirun places the ranks. On one machine whose <paramref name="cores"/> hold every rank's threads
+    /// (<paramref name="threadsPerRank"/>, or the cores shared out evenly when null), each rank is bound to its own
+    /// cores (<c>--map-by slot:PE=T --bind-to core</c>), and a rank's default thread count is then its share. A rank's
+    /// communication thread then takes turns with its own compute threads only, not with a peer's, so the work
+    /// of the allreduce slows every rank alike instead of whichever rank the scheduler picks: resnet18 on 2 ranks ×
+    /// 1 thread ran 1.82× one rank bound against 1.67× unbound (medians of six interleaved pairs, docs/benchmarks.md).
+    /// Otherwise (more threads than cores, several machines whose cores are not known here, or
+    /// <paramref name="bind"/> false) the ranks are not bound (<c>--bind-to none</c>).
+    /// </summary>
+    public static string[] Placement(int ranks, int? threadsPerRank, int cores, bool multiHost, bool bind)
+    {
+        int perRank = threadsPerRank ?? cores / Math.Max(1, ranks);
+        if (!bind || multiHost || perRank < 1 || (long)ranks * perRank > cores) return ["--bind-to", "none"];
+        return ["--map-by", "slot:PE=" + perRank.ToString(CultureInfo.InvariantCulture), "--bind-to", "core"];
+    }
+
+    /// <summary>
+    /// The kernel threads a cortado command asks for with <c>--threads N</c> (or <c>--threads=N</c>; of a list such as
+    /// <c>1,2</c>, the largest); null when it does not say or the value is not a list of positive numbers.
+    /// </summary>
+    public static int? ThreadsOption(IReadOnlyList<string> command)
+    {
+        for (int i = 0; i < command.Count; i++)
+        {
+            string? value = command[i] == "--threads" && i + 1 < command.Count ? command[i + 1]
+                : command[i].StartsWith("--threads=", StringComparison.Ordinal) ? command[i]["--threads=".Length..] : null;
+            if (value == null) continue;
+            int most = 0;
+            foreach (var part in value.Split(','))
+            {
+                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1) return null;
+                most = Math.Max(most, n);
+            }
+            return most;
+        }
+        return null;
     }
 
     /// <summary>
@@ -116,7 +160,7 @@ public static class MpiLauncher
     /// pass through. The result's exit code is non-zero when mpirun or any rank failed, or a rank ended
     /// without reporting a status (killed by a signal).
     /// </summary>
-    public static LaunchResult Run(int ranks, string? hostfile, IReadOnlyList<string> command)
+    public static LaunchResult Run(int ranks, string? hostfile, IReadOnlyList<string> command, bool bind = true)
     {
         var mpirun = FindMpirun();
         var statusDir = Directory.CreateTempSubdirectory("cortado-launch-");
@@ -124,7 +168,7 @@ public static class MpiLauncher
         {
             var psi = new ProcessStartInfo(mpirun) { UseShellExecute = false };
             psi.Environment[LaunchStatus.DirectoryVariable] = statusDir.FullName;
-            foreach (var a in BuildArguments(ranks, hostfile, command, forwardStatusDirectory: true)) psi.ArgumentList.Add(a);
+            foreach (var a in BuildArguments(ranks, hostfile, command, forwardStatusDirectory: true, ThreadsOption(command), bind)) psi.ArgumentList.Add(a);
             PrepareEnvironment(psi);
             using var p = Process.Start(psi) ?? throw new DistributedException($"could not start {mpirun}");
             p.WaitForExit();

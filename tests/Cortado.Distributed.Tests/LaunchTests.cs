@@ -56,6 +56,54 @@ public class LaunchTests
         Assert.Contains("apt-get install openmpi-bin libopenmpi-dev", r.Stderr);
     }
 
+    [Theory]
+    [InlineData(2, null, 2, false, true, "--map-by slot:PE=1 --bind-to core")] // the cores shared out: one each
+    [InlineData(2, 1, 16, false, true, "--map-by slot:PE=1 --bind-to core")]
+    [InlineData(2, 4, 16, false, true, "--map-by slot:PE=4 --bind-to core")]
+    [InlineData(2, 2, 2, false, true, "--bind-to none")] // four threads on two cores
+    [InlineData(3, null, 2, false, true, "--bind-to none")] // more ranks than cores
+    [InlineData(4, 3, 12, false, true, "--map-by slot:PE=3 --bind-to core")]
+    [InlineData(2, null, 8, true, true, "--bind-to none")] // a hostfile: the other machines' cores are not known
+    [InlineData(2, 1, 2, false, false, "--bind-to none")] // --bind-to none
+    public void RanksAreBoundToTheirOwnCoresOnlyWhereTheirThreadsFit(int ranks, int? threads, int cores, bool multiHost, bool bind, string expected) =>
+        Assert.Equal(expected, string.Join(' ', MpiLauncher.Placement(ranks, threads, cores, multiHost, bind)));
+
+    [Theory]
+    [InlineData("bench train --workload resnet18 --threads 1 --json", 1)]
+    [InlineData("train --threads=3", 3)]
+    [InlineData("bench gemm --threads 1,2 --n 256", 2)]
+    [InlineData("bench train --threads two", null)]
+    [InlineData("bench train --threads 0", null)]
+    [InlineData("bench train --threads", null)]
+    [InlineData("train --epochs 1", null)]
+    public void TheCommandsThreadCountIsRead(string command, int? expected) =>
+        Assert.Equal(expected, MpiLauncher.ThreadsOption(command.Split(' ')));
+
+    [MpiFact]
+    public void TwoRanksOnOneMachineRunOnDisjointCores()
+    {
+        int cores = Environment.ProcessorCount;
+        var r = ChildProcess.Wait(Mpi.StartMpirun(2, new Dictionary<string, string>(), Mpi.Worker, "placement"), Limit);
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var ranks = r.Stdout.Split('\n').Where(l => l.StartsWith("PLACEMENT ", StringComparison.Ordinal))
+            .Select(l => l.Split(' ').Skip(1).Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => kv[1])).ToList();
+        Assert.Equal(2, ranks.Count);
+        if (cores < 2)
+        {
+            Assert.All(ranks, p => Assert.Equal("1", p["count"]));
+            return;
+        }
+        // The test process sets no thread count, so the launcher shares the cores out: half each, none shared.
+        Assert.All(ranks, p => Assert.Equal((cores / 2).ToString(System.Globalization.CultureInfo.InvariantCulture), p["count"]));
+        var sets = ranks.Select(p => CpuList(p["cpus"])).ToList();
+        Assert.All(sets, s => Assert.Equal(cores / 2, s.Count));
+        Assert.Empty(sets[0].Intersect(sets[1]));
+    }
+
+    // "0-2,5" → {0, 1, 2, 5}
+    private static HashSet<int> CpuList(string list) =>
+        [.. list.Split(',').SelectMany(part => part.Split('-') is [var a, var b] ? Enumerable.Range(int.Parse(a), int.Parse(b) - int.Parse(a) + 1) : [int.Parse(part)])];
+
     [MpiFact]
     public void BenchTrainCanAlternateTheTwoAllReduceTransports()
     {

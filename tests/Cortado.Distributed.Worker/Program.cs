@@ -29,8 +29,17 @@ return mode switch
     "train" => Train(args),
     "loop" => Loop(),
     "unused" => Unused(),
-    _ => Fail("usage: worker collectives [--rank-order] | mismatch | buckets [options] | train [options] | loop | unused"),
+    "placement" => Placement(),
+    _ => Fail("usage: worker collectives [--rank-order] | mismatch | buckets [options] | train [options] | loop | unused | placement"),
 };
+
+// Which CPUs this rank may run on, as the launcher placed it (no MPI calls).
+static int Placement()
+{
+    var allowed = File.ReadLines("/proc/self/status").First(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+    Console.WriteLine($"PLACEMENT rank={Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK")} count={Environment.ProcessorCount} cpus={allowed.Split(':')[1].Trim()}");
+    return 0;
+}
 
 // Every collective on every dtype, checked against values each rank can compute for all ranks. With --rank-order,
 // float sums must also be bit-identical to summing the ranks' values in rank order (the shared-memory allreduce's order).
