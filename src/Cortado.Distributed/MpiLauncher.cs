@@ -109,7 +109,7 @@ public static class MpiLauncher
     /// cores (<c>--map-by slot:PE=T --bind-to core</c>), and a rank's default thread count is then its share. A rank's
     /// communication thread then takes turns with its own compute threads only, not with a peer's, so the work
     /// of the allreduce slows every rank alike instead of whichever rank the scheduler picks: resnet18 on 2 ranks ×
-    /// 1 thread ran 1.82× one rank bound against 1.67× unbound (medians of six interleaved pairs, docs/benchmarks.md).
+    /// 1 thread was faster bound than unbound in 20 of 26 interleaved rounds on 2026-12-07 (docs/benchmarks.md).
     /// Otherwise (more threads than cores, several machines whose cores are not known here, or
     /// <paramref name="bind"/> false) the ranks are not bound (<c>--bind-to none</c>).
     /// </summary>
