@@ -104,11 +104,8 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
     private static void Rows(T* x, T* b, nint ldb, int kc, int j0, int j1, T alpha, T beta, T* c)
     {
         int j = j0;
-        if (Avx2.IsSupported && Fma.IsSupported && VectorPaths.Enabled && ldb <= int.MaxValue / 32)
-        {
-            if (typeof(T) == typeof(float)) j = RowsGatherF32((float*)x, (float*)b, (int)ldb, kc, j, j1, (float)(object)alpha, (float)(object)beta, (float*)c);
-            else if (typeof(T) == typeof(double)) j = RowsGatherF64((double*)x, (double*)b, (int)ldb, kc, j, j1, (double)(object)alpha, (double)(object)beta, (double*)c);
-        }
+        if (Avx2.IsSupported && Fma.IsSupported && VectorPaths.Enabled && ldb <= int.MaxValue / 32 && (typeof(T) == typeof(float) || typeof(T) == typeof(double)))
+            j = RowsGather(x, b, (int)ldb, kc, j, j1, alpha, beta, c);
         for (; j + 8 <= j1; j += 8)
         {
             T* r0 = b + j * ldb;
@@ -149,61 +146,41 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
     // and each lane keeps its own fused multiply-add chain over p, so the bits are those of the scalar chains above (and
     // of the packed micro-kernels); four registers side by side for the FMA latency. Returns the first column not done.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowsGatherF32(float* x, float* b, int ldb, int kc, int j, int j1, float alpha, float beta, float* c)
+    private static int RowsGather(T* x, T* b, int ldb, int kc, int j, int j1, T alpha, T beta, T* c)
     {
-        var rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * ldb;
-        nint step = 8 * (nint)ldb;
+        int lanes = Vector256<T>.Count;
+        var rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * ldb; // element offsets of consecutive rows of B
+        nint step = lanes * (nint)ldb;
         var va = Vector256.Create(alpha);
         var vb = Vector256.Create(beta);
-        for (; j + 32 <= j1; j += 32)
+        for (; j + 4 * lanes <= j1; j += 4 * lanes)
         {
-            float* r = b + (nint)j * ldb;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            T* r = b + (nint)j * ldb;
+            Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default;
             for (int p = 0; p < kc; p++)
             {
                 var xp = Vector256.Create(x[p]);
-                s0 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + p, rows, 4), s0);
-                s1 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + step + p, rows, 4), s1);
-                s2 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + 2 * step + p, rows, 4), s2);
-                s3 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + 3 * step + p, rows, 4), s3);
+                s0 = VectorFma<T>.Of(xp, Gather(r + p, rows), s0);
+                s1 = VectorFma<T>.Of(xp, Gather(r + step + p, rows), s1);
+                s2 = VectorFma<T>.Of(xp, Gather(r + 2 * step + p, rows), s2);
+                s3 = VectorFma<T>.Of(xp, Gather(r + 3 * step + p, rows), s3);
             }
             Finish(s0, va, vb, beta, c + j);
-            Finish(s1, va, vb, beta, c + j + 8);
-            Finish(s2, va, vb, beta, c + j + 16);
-            Finish(s3, va, vb, beta, c + j + 24);
+            Finish(s1, va, vb, beta, c + j + lanes);
+            Finish(s2, va, vb, beta, c + j + 2 * lanes);
+            Finish(s3, va, vb, beta, c + j + 3 * lanes);
         }
         return j;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowsGatherF64(double* x, double* b, int ldb, int kc, int j, int j1, double alpha, double beta, double* c)
-    {
-        var rows = Vector128.Create(0, 1, 2, 3) * ldb;
-        nint step = 4 * (nint)ldb;
-        var va = Vector256.Create(alpha);
-        var vb = Vector256.Create(beta);
-        for (; j + 16 <= j1; j += 16)
-        {
-            double* r = b + (nint)j * ldb;
-            Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (int p = 0; p < kc; p++)
-            {
-                var xp = Vector256.Create(x[p]);
-                s0 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + p, rows, 8), s0);
-                s1 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + step + p, rows, 8), s1);
-                s2 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + 2 * step + p, rows, 8), s2);
-                s3 = Fma.MultiplyAdd(xp, Avx2.GatherVector256(r + 3 * step + p, rows, 8), s3);
-            }
-            Finish(s0, va, vb, beta, c + j);
-            Finish(s1, va, vb, beta, c + j + 4);
-            Finish(s2, va, vb, beta, c + j + 8);
-            Finish(s3, va, vb, beta, c + j + 12);
-        }
-        return j;
-    }
+    // p[rows[l]] for each lane l: eight float32 offsets, or the first four for float64.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Gather(T* p, Vector256<int> rows) => typeof(T) == typeof(float)
+        ? Avx2.GatherVector256((float*)p, rows, 4).As<float, T>()
+        : Avx2.GatherVector256((double*)p, rows.GetLower(), 8).As<double, T>();
 
     // alpha·sum + beta·C for a register of columns, as the scalar Finish rounds it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<TV>(Vector256<TV> sum, Vector256<TV> va, Vector256<TV> vb, TV beta, TV* c) where TV : unmanaged, INumber<TV> =>
-        (beta == TV.Zero ? va * sum : va * sum + vb * Vector256.Load(c)).Store(c);
+    private static void Finish(Vector256<T> sum, Vector256<T> va, Vector256<T> vb, T beta, T* c) =>
+        (beta == T.Zero ? va * sum : va * sum + vb * Vector256.Load(c)).Store(c);
 }
