@@ -10,7 +10,7 @@ using Cortado.Threading;
 
 var opts = Options.Parse(args);
 if (opts.Width is int w) GemmKernels.ForceWidth = w;
-if (opts.Kc is int kc) GemmBlocking.KC = kc;
+if (opts.Kc is int kc && !opts.Ops.Contains("kc")) GemmBlocking.KC = kc;
 if (opts.Mc is int mc) GemmBlocking.MC = mc;
 if (opts.Nc is int nc) GemmBlocking.NC = nc;
 var backend = CpuBackend.Instance;
@@ -43,6 +43,12 @@ foreach (var op in opts.Ops)
             // The 512-bit float micro-kernel alone on L1-resident panels: the ceiling the driver can reach now.
             double t = Median(() => CortadoThreads.ParallelFor(threads, _ => KernelLoop(2000)), opts.Runs ?? 11);
             Emit("kernel", $"\"threads\":{threads},\"gflops\":{Fmt(threads * 2.0 * 12 * 32 * 256 * 2000 / t / 1e9)},\"gflops_per_cpu_s\":{Fmt(threads * 2.0 * 12 * 32 * 256 * 2000 / CpuClock.LastCpu / 1e9)}");
+        }
+        else if (op == "kernel7")
+        {
+            // The 7×32 float micro-kernel alone on L1-resident panels.
+            double t = Median(() => CortadoThreads.ParallelFor(threads, _ => KernelLoop7(2000)), opts.Runs ?? 11);
+            Emit("kernel7", $"\"threads\":{threads},\"gflops\":{Fmt(threads * 2.0 * 7 * 32 * 256 * 2000 / t / 1e9)}");
         }
         else if (op == "tune")
         {
@@ -232,6 +238,69 @@ foreach (var op in opts.Ops)
                 Emit("conv2d_shifted", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"implicit_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"shifted_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"same_bits\":{(same ? "true" : "false")}");
             }
         }
+        else if (op == "rows")
+        {
+            // The shifted-input convolution over every plane pixel (padded columns included, the usual tile) against
+            // whole output rows (the seven-row tile), alternating call by call; whether they gave the same bits.
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (1, 3, 224, 64, 7, 2, 3), (1, 64, 56, 64, 3, 1, 1), (1, 64, 56, 128, 3, 2, 1), (1, 128, 28, 128, 3, 1, 1),
+                (1, 128, 28, 256, 3, 2, 1), (1, 256, 14, 256, 3, 1, 1), (1, 256, 14, 512, 3, 2, 1), (1, 512, 7, 512, 3, 1, 1),
+                (8, 64, 56, 64, 3, 1, 1), (8, 256, 14, 256, 3, 1, 1), (8, 512, 7, 512, 3, 1, 1), (1, 2048, 7, 512, 1, 1, 0),
+            ];
+            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
+                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
+            foreach (var L in layers)
+            {
+                var (g, x, wt) = Layer(L);
+                var y0 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                var y1 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                int v = 0;
+                var times = Alternate(opts.Runs ?? 21, i => Cortado.Cpu.Conv.ShiftedConv<float>.WholeRows = (v = i) == 1,
+                                      () => backend.Conv2d(x, wt, null, v == 0 ? y0 : y1, g), warmEach: false);
+                Cortado.Cpu.Conv.ShiftedConv<float>.WholeRows = null;
+                bool same = y0.ToArray<float>().AsSpan().SequenceEqual(y1.ToArray<float>());
+                double gf = 2.0 * L.N * L.O * g.OutH * g.OutW * L.C * L.K * L.K / 1e9;
+                Emit("conv2d_rows", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"planes_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"rows_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"rows_gflops\":{Fmt(gf / MedianOf(times[1]))},\"auto_takes_rows\":{(Cortado.Cpu.Conv.ShiftedConv<float>.UsesWholeRows(g, 1) ? "true" : "false")},\"same_bits\":{(same ? "true" : "false")}");
+            }
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
+        }
+        else if (op == "kc")
+        {
+            // The K block depth: the default (GemmBlocking.KC as started) against --kc, alternating call by call, on
+            // a square SGEMM (--n, first size) and the convolution layers of --op shifted, each with the algorithm
+            // --conv-algo names (default: the shifted form). Same bits either way; medians in ms.
+            int kcDefault = GemmBlocking.KC, kcOther = opts.Kc ?? kcDefault / 2;
+            GemmBlocking.KC = kcDefault;
+            var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = opts.ConvAlgorithm == Cortado.Cpu.Conv.ConvAlgorithm.Auto ? Cortado.Cpu.Conv.ConvAlgorithm.Shifted : opts.ConvAlgorithm;
+            int n = opts.Sizes[0];
+            var a = Random(DType.Float32, n * n);
+            var b = Random(DType.Float32, n * n);
+            var c = Tensor.Empty(DType.Float32, n, n);
+            var gt = Alternate(opts.Runs ?? 21, v => GemmBlocking.KC = v == 0 ? kcDefault : kcOther,
+                               () => backend.Gemm(false, false, n, n, n, 1.0, a, n, 0, b, n, 0, 0.0, c, n, 0, 1), warmEach: false);
+            Emit("kc", $"\"shape\":\"sgemm {n}\",\"threads\":{threads},\"kc\":[{kcDefault},{kcOther}],\"ms\":[{Fmt(MedianOf(gt[0]) * 1e3)},{Fmt(MedianOf(gt[1]) * 1e3)}],\"speedup\":{Fmt(MedianOf(gt[0]) / MedianOf(gt[1]))}");
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (1, 3, 224, 64, 7, 2, 3), (1, 64, 56, 64, 3, 1, 1), (1, 64, 56, 128, 3, 2, 1), (1, 128, 28, 128, 3, 1, 1),
+                (1, 256, 14, 256, 3, 1, 1), (1, 512, 7, 512, 3, 1, 1), (1, 256, 56, 64, 1, 1, 0),
+                (8, 64, 56, 64, 3, 1, 1), (16, 64, 16, 64, 3, 1, 1), (16, 256, 4, 256, 3, 1, 1),
+            ];
+            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
+                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            foreach (var L in layers)
+            {
+                var (g, x, wt) = Layer(L);
+                var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                var times = Alternate(opts.Runs ?? 21, v => GemmBlocking.KC = v == 0 ? kcDefault : kcOther, () => backend.Conv2d(x, wt, null, y, g), warmEach: false);
+                Emit("kc", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"ms\":[{Fmt(MedianOf(times[0]) * 1e3)},{Fmt(MedianOf(times[1]) * 1e3)}],\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
+            }
+            GemmBlocking.KC = kcDefault;
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
+        }
         else if (op == "pool")
         {
             // Max pooling with indices (training): the scalar loop against the vector paths (VectorPaths.Enabled),
@@ -360,7 +429,7 @@ foreach (var op in opts.Ops)
         }
         else
         {
-            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, conv, dwconv)");
+            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, kernel, kernel7, kernel64, fmapeak, freq, tune, kc, tiles, swap, gather, wgrad, fold, packonce, deep, shifted, rows, pool, conv, dwconv)");
             return 2;
         }
     }
@@ -389,6 +458,19 @@ static unsafe void KernelLoop(int reps)
     for (int i = 0; i < 12 * 256; i++) a[i] = 0.001f * i;
     for (int i = 0; i < 32 * 256; i++) b[i] = 0.002f * i;
     for (int r = 0; r < reps; r++) F32x512.Run(256, a, b, c, 32, 1f, 1f);
+    System.Runtime.InteropServices.NativeMemory.AlignedFree(a);
+    System.Runtime.InteropServices.NativeMemory.AlignedFree(b);
+    System.Runtime.InteropServices.NativeMemory.AlignedFree(c);
+}
+
+static unsafe void KernelLoop7(int reps)
+{
+    float* a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(7 * 256 * 4, 64);
+    float* b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(32 * 256 * 4, 64);
+    float* c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(7 * 32 * 4, 64);
+    for (int i = 0; i < 7 * 256; i++) a[i] = 0.001f * i;
+    for (int i = 0; i < 32 * 256; i++) b[i] = 0.002f * i;
+    for (int r = 0; r < reps; r++) F32x512Seven.Run(256, a, b, c, 32, 1f, 1f);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(a);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(b);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(c);
@@ -509,7 +591,11 @@ static string Fmt(double v) => v.ToString("0.###", CultureInfo.InvariantCulture)
 
 static void Emit(string op, string fields) => Console.WriteLine($"{{\"system\":\"cortado\",\"op\":\"{op}\",{fields}}}");
 
-/// <summary>Command-line options: --op sgemm,dgemm,conv --n 256,1024 --threads 1,2 --runs R --width 512|256|128|0, block sizes --kc --mc --nc, --conv-algo auto|im2col|implicit.</summary>
+/// <summary>
+/// Command-line options: --op sgemm,dgemm,conv,… --n 256,1024 --threads 1,2 --runs R --width 512|256|128|0, block sizes
+/// --kc --mc --nc (with --op kc, --kc is the depth compared against the default), --conv-algo auto|im2col|implicit|shifted.
+/// BENCH_LAYERS="N,C,H,O,K,S,P;…" replaces the layer list of --op kc and --op rows.
+/// </summary>
 internal sealed class Options
 {
     public string[] Ops { get; private set; } = ["sgemm"];

@@ -272,6 +272,97 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void WholeOutputRowsGiveTheBitsOfIm2Col()
+    {
+        // Output rows of 7, 14 or 28 pixels as GEMM rows without the plane's padded columns (the seven-row float32
+        // tile): outputs match the float64 direct convolution and have the bits of the stored column matrix, with and
+        // without bias, residual and activation, over strides, dilation, groups, several samples per GEMM, K in
+        // several blocks (the bias is C's start), a deep product and several blocks of rows, on 1 and 2 threads.
+        var cases = new List<(Conv2dGeometry g, bool withBias)>
+        {
+            (G(1, 16, 7, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),       // one 7×7 image
+            (G(3, 8, 14, 14, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1), false),     // 14 wide, columns not a multiple of 32
+            (G(2, 6, 28, 27, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1), true),      // stride 2: 14 × 14 out of a phase split
+            (G(1, 5, 11, 14, 8, 3, 3, 1, 1, 0, 2, 2, 2, 1), false),      // dilation 2, padding in W only: 7 × 14
+            (G(2, 12, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 2), true),       // groups 2
+            (G(1, 64, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),       // K = 576 > KC: the bias is C's start
+            (G(1, 120, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1), false),     // five K blocks: a deep product on 2 threads
+            (G(2, 600, 28, 28, 19, 1, 1, 1, 1, 0, 0, 1, 1, 1), false),   // several K blocks and blocks of rows
+            (G(1, 3, 28, 28, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1), true),      // a 7×7 stem at stride 2: 14 × 14
+        };
+        var be = CpuBackend.Instance;
+        int saved = CortadoThreads.Count;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                CortadoThreads.Count = threads;
+                foreach (var (g, withBias) in cases)
+                {
+                    var (x, w, bias, dy) = Inputs(g, withBias);
+                    var residual = RandomArray(dy.Length, 5);
+                    var e = Reference(g, x, w, bias, dy);
+                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    {
+                        double[] Run(ConvAlgorithm algorithm, bool? wholeRows, bool fused) => WithAlgorithm(algorithm, () =>
+                        {
+                            ShiftedConv<float>.WholeRows = ShiftedConv<double>.WholeRows = wholeRows;
+                            try
+                            {
+                                var y = T(Enumerable.Repeat(double.NaN, dy.Length).ToArray(), dt, YShape(g));
+                                be.Conv2d(T(x, dt, XShape(g)), T(w, dt, WShape(g)), bias == null ? null : T(bias, dt, [g.OutC]), y, g,
+                                          fused ? Activation.Relu : default, fused ? T(residual, dt, YShape(g)) : null);
+                                return D(y);
+                            }
+                            finally
+                            {
+                                ShiftedConv<float>.WholeRows = ShiftedConv<double>.WholeRows = null;
+                            }
+                        });
+                        string what = $"{g} {dt.Name()} threads {threads}: whole rows";
+                        var rows = Run(ConvAlgorithm.Shifted, true, false);
+                        Close(what + " against the direct convolution", e.Y, e.YScale, rows, dt == DType.Float32 ? 1e-5 : 1e-13);
+                        BitEqual(what + " against im2col", Run(ConvAlgorithm.Im2Col, null, false), rows);
+                        BitEqual(what + " against every plane pixel", Run(ConvAlgorithm.Shifted, false, false), rows);
+                        BitEqual(what + ", fused, against im2col", Run(ConvAlgorithm.Im2Col, null, true), Run(ConvAlgorithm.Shifted, true, true));
+                    }
+                    // Where the seven-row tile exists, the forced setting takes it for float32 (and never for float64).
+                    ShiftedConv<float>.WholeRows = true;
+                    try
+                    {
+                        Assert.Equal(Gemm.GemmKernels.ShiftedRowsTile<float>() == 7, ShiftedConv<float>.UsesWholeRows(g, 1));
+                        Assert.False(ShiftedConv<double>.UsesWholeRows(g, 1));
+                    }
+                    finally
+                    {
+                        ShiftedConv<float>.WholeRows = null;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            CortadoThreads.Count = saved;
+        }
+    }
+
+    [Fact]
+    public void WholeRowsAreTakenWhereTheyWasteLess()
+    {
+        // With the seven-row tile, ResNet's 7×7 and 14×14 layers take whole rows (12-row tiles over 9- or 16-pixel
+        // padded rows waste 10–30 %), and a width that seven does not divide never does.
+        if (Gemm.GemmKernels.ShiftedRowsTile<float>() == 0)
+        {
+            Console.WriteLine("WholeRowsAreTakenWhereTheyWasteLess: no seven-row tile at this vector width; nothing to check");
+            return;
+        }
+        Assert.True(ShiftedConv<float>.UsesWholeRows(G(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1), 1));
+        Assert.True(ShiftedConv<float>.UsesWholeRows(G(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1), 1));
+        Assert.False(ShiftedConv<float>.UsesWholeRows(G(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1), 1));
+        Assert.False(ShiftedConv<float>.UsesWholeRows(G(1, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1), 1));
+    }
+
+    [Fact]
     public void WeightsPackedOncePerCallGiveTheSameBits()
     {
         // With several chunks of samples, the forward pass (each form) and the input gradient pack the weights once

@@ -48,6 +48,9 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
     /// </summary>
     internal static ConvAlgorithm ForwardAlgorithm = ConvAlgorithm.Auto;
 
+    // CORTADO_CONV_TRACE=1 prints each timed choice to stderr.
+    private static readonly bool s_trace = Environment.GetEnvironmentVariable("CORTADO_CONV_TRACE") == "1";
+
     // The algorithm chosen for each shape and thread count, tried at first use.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Conv2dGeometry, int), ConvAlgorithm> s_chosen = new();
 
@@ -86,6 +89,12 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             for (int i = 0; i < candidates.Length; i++)
                 if (best[i] < best[pick]) pick = i;
             choice = candidates[pick];
+            if (s_trace)
+            {
+                static string Ms(long ticks) => (ticks * 1e3 / System.Diagnostics.Stopwatch.Frequency).ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+                Console.Error.WriteLine($"conv choice {g.N}x{g.C}x{g.H}x{g.W} -> {g.OutC}, {g.KH}x{g.KW} stride {g.StrideH}, groups {g.Groups}, " +
+                                        $"{CortadoThreads.Count} threads: im2col {Ms(best[0])} ms, implicit {Ms(best[1])} ms, shifted {Ms(best[2])} ms: {choice}");
+            }
         }
         s_chosen[key] = choice;
         return choice;

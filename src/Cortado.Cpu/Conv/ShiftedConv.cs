@@ -35,15 +35,33 @@ internal readonly struct ShiftedLayout
     /// <summary>Row and column phases some tap meets.</summary>
     public readonly int RowPhases, ColPhases;
 
-    /// <summary>GEMM rows: every pixel of the chunk's planes up to the last sample's last output row.</summary>
+    /// <summary>
+    /// GEMM rows: every pixel of the chunk's planes up to the last sample's last output row, or with whole rows only the
+    /// output pixels (<see cref="Rows"/>).
+    /// </summary>
     public readonly int M;
+
+    /// <summary>
+    /// Where each GEMM row starts when the rows are the output pixels alone (samples × OutH × OutW, the padded columns
+    /// skipped; see <see cref="GemmKernels.GemmShiftedRows{T}"/>); the default when rows are every plane pixel.
+    /// </summary>
+    public readonly ShiftedRows Rows;
+
+    // Rows up to the last sample's last output row, padded columns included: what the tiles read at most.
+    private readonly int _paddedM;
+
+    /// <summary>Rows of Yᵀ from one sample to the next, and from one output row to the next.</summary>
+    public int RowsPerSample => Rows.Width > 0 ? _g.OutH * _g.OutW : Hq * Wq;
+
+    /// <inheritdoc cref="RowsPerSample"/>
+    public int RowsPerLine => Rows.Width > 0 ? _g.OutW : Wq;
 
     /// <summary>Elements of all planes (channels of one group × phases × samples × Hq·Wq).</summary>
     public readonly long PlaneElements;
 
     private readonly Conv2dGeometry _g;
 
-    public ShiftedLayout(in Conv2dGeometry g, int samples)
+    public ShiftedLayout(in Conv2dGeometry g, int samples, bool wholeRows = false)
     {
         _g = g;
         Samples = samples;
@@ -53,7 +71,9 @@ internal readonly struct ShiftedLayout
         Wq = (wp - 1) / g.StrideW + 1;
         _rowPhase = Phases(g.KH, g.DilationH, g.StrideH, out RowPhases);
         _colPhase = Phases(g.KW, g.DilationW, g.StrideW, out ColPhases);
-        M = checked((samples - 1) * Hq * Wq + g.OutH * Wq);
+        _paddedM = checked((samples - 1) * Hq * Wq + g.OutH * Wq);
+        M = wholeRows ? checked(samples * g.OutH * g.OutW) : _paddedM;
+        Rows = wholeRows ? new ShiftedRows(g.OutW, Wq, g.OutH, (long)Hq * Wq) : default;
         PlaneElements = (long)(g.C / g.Groups) * RowPhases * ColPhases * samples * Hq * Wq;
     }
 
@@ -73,7 +93,7 @@ internal readonly struct ShiftedLayout
         (((long)c * RowPhases + _rowPhase[rowPhase]) * ColPhases + _colPhase[colPhase]) * Samples * Hq * Wq;
 
     /// <summary>Elements the copy needs: the planes, then zeros as far as a tile of <paramref name="mr"/> rows reads.</summary>
-    public long Length(int mr) => Math.Max(PlaneElements, MaxShift() + (M + mr - 1) / mr * (long)mr);
+    public long Length(int mr) => Math.Max(PlaneElements, MaxShift() + (_paddedM + mr - 1) / mr * (long)mr);
 
     private long MaxShift()
     {
@@ -157,7 +177,7 @@ internal sealed unsafe class ShiftedOutput<T>(ShiftedLayout layout, in Conv2dGeo
                                               T* bias, Activation act, T* residual) : GemmEpilogue<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly int _outH = g.OutH, _outW = g.OutW, _plane = layout.Hq * layout.Wq, _wq = layout.Wq;
+    private readonly int _outH = g.OutH, _outW = g.OutW, _plane = layout.RowsPerSample, _wq = layout.RowsPerLine;
     private readonly nint _ohw = (nint)g.OutH * g.OutW;
 
     public override void Apply(T* c, nint ldc, int row0, int rows, int col0, int cols)
@@ -188,6 +208,37 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
     /// <summary>GEMM rows (pixels, dropped ones included) a chunk of samples aims for.</summary>
     private const int TargetRows = 1024;
 
+    /// <summary>
+    /// Whether GEMM rows are the output pixels alone (true), every plane pixel (false), or whichever computes fewer
+    /// padded products (null, the default). Whole rows need a kernel whose tile height divides the output width
+    /// (<see cref="GemmKernels.ShiftedRowsTile{T}"/>); elsewhere this is ignored. The bits are the same; tests and
+    /// benchmarks switch it.
+    /// </summary>
+    internal static bool? WholeRows;
+
+    // Whether a chunk's product takes whole output rows: where a kernel fits them and they waste fewer products than
+    // the plane's padded columns with the usual tile.
+    internal static bool UsesWholeRows(in Conv2dGeometry g, int samples)
+    {
+        int tile = GemmKernels.ShiftedRowsTile<T>();
+        if (tile == 0 || g.OutW % tile != 0 || WholeRows == false) return false;
+        if (WholeRows == true) return true;
+        int ocg = g.OutC / g.Groups;
+        var padded = new ShiftedLayout(g, samples);
+        var (mr, nr) = GemmKernels.UnswappedTile<T>(padded.M, ocg);
+        long paddedCost = (long)RoundUp(padded.M, mr) * RoundUp(ocg, nr);
+        long wholeCost = (long)samples * g.OutH * g.OutW * RoundUp(ocg, GemmKernels.ShiftedRowsTileColumns);
+        return wholeCost * WholeRowsMargin < paddedCost * 100;
+    }
+
+    /// <summary>
+    /// Percent of the usual tile's padded products that whole rows may compute and still be taken: their seven-row
+    /// tile reads a weight panel for every seven pixels instead of every twelve.
+    /// </summary>
+    internal static int WholeRowsMargin = 100;
+
+    private static int RoundUp(int x, int q) => (x + q - 1) / q * q;
+
     // Samples per chunk: one when a sample's planes are tall enough, else enough to reach TargetRows, evened out over
     // the batch. Depends on the shapes only.
     private static int SamplesPerChunk(in Conv2dGeometry g) => ConvDriver<T>.SamplesPerChunk(g.N, new ShiftedLayout(g, 1).M, TargetRows);
@@ -206,7 +257,8 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
         void Chunk(int ch, bool inner)
         {
             int n0 = ch * spc, cnt = Math.Min(spc, g.N - n0);
-            var layout = new ShiftedLayout(g, cnt);
+            bool whole = UsesWholeRows(g, cnt);
+            var layout = new ShiftedLayout(g, cnt, whole);
             var (mr, _) = GemmKernels.UnswappedTile<T>(layout.M, ocg);
             long length = layout.Length(mr);
             nint xs = (nint)GemmScratch.Cols.Get((nuint)(length * sizeof(T)));
@@ -231,7 +283,8 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
                 T* rg = pr == 0 ? null : (T*)pr + (nint)n0 * g.OutC * ohw + (nint)gi * ocg * ohw;
                 var post = new ShiftedOutput<T>(layout, g, yg, (nint)g.OutC * ohw, biasAtEnd ? b : null, act, rg);
                 T* wg = (T*)pw + (nint)gi * ocg * rowsK;
-                GemmKernels.GemmShifted(layout.M, ocg, rowsK, (T*)xs, shifts, true, wg, rowsK, beta, s, ocg, inner, post);
+                if (whole) GemmKernels.GemmShiftedRows(layout.M, ocg, rowsK, (T*)xs, shifts, layout.Rows, true, wg, rowsK, beta, s, ocg, inner, post);
+                else GemmKernels.GemmShifted(layout.M, ocg, rowsK, (T*)xs, shifts, true, wg, rowsK, beta, s, ocg, inner, post);
             }
         }
 

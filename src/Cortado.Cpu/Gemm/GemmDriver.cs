@@ -112,14 +112,17 @@ internal static unsafe class GemmDriver<T, TK>
     /// c[i·ldc + j], or c[j·ldc + i] when <paramref name="transC"/> (used to run Cᵀ = op(B)ᵀ·op(A)ᵀ).
     /// With <paramref name="aShifts"/> (K + 1 entries), A is read in place as A[i, p] = a[i + aShifts[p]]
     /// (<see cref="ShiftPanel{T}"/>; not with transA or transC), and nothing of it is packed: a partial last row panel
-    /// reads up to a[RoundUp(m, MR) − 1 + shift], which the caller keeps inside its buffer.
+    /// reads up to a[RoundUp(m, MR) − 1 + shift], which the caller keeps inside its buffer. With <paramref name="aRows"/>,
+    /// row i starts at a[aRows.Offset(i)] instead of a[i] (whole output rows of a convolution, <see cref="ShiftedRows"/>).
     /// </summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
                            T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool allowParallel, bool transC = false,
                            PanelSource<T>? bSource = null, GemmEpilogue<T>? epilogue = null, nint* aShifts = null,
-                           T* packedWholeA = null)
+                           T* packedWholeA = null, ShiftedRows aRows = default)
     {
         if (m <= 0 || n <= 0) return;
+        if (aRows.Width > 0 && (aShifts == null || aRows.Width % TK.MR != 0 || m % TK.MR != 0))
+            throw new ArgumentException($"rows of width {aRows.Width} need shifted A, and tiles of {TK.MR} rows that divide them and m = {m}", nameof(aRows));
         if (aShifts != null && (transA || transC)) throw new ArgumentException("shifted rows of A are read untransposed into an untransposed C", nameof(aShifts));
         if (transC && k > 0 && alpha != T.Zero && GemmBlocking.StageTransposedC && (long)m * n <= GemmBlocking.StagedElementsMax)
         {
@@ -169,7 +172,7 @@ internal static unsafe class GemmDriver<T, TK>
             TransA = transA, TransB = transB, TransC = transC, Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc,
             PackedB = (T*)GemmScratch.B.Get((nuint)((long)kcMax * ncMax * sizeof(T))), BSource = bSource,
             InPlaceA = !prepacked && !transA && GemmBlocking.ReadAInPlace && n <= GemmBlocking.InPlaceAMaxPanels * nr,
-            AShifts = aShifts,
+            AShifts = aShifts, ARows = aRows,
         };
         // A deep product packs all of B before any of it is used: only where B stays in L2 and is the smaller operand
         // (a weight-gradient's long K over few rows is not: its B streamed through L3 and ran slower).
@@ -345,6 +348,7 @@ internal static unsafe class GemmDriver<T, TK>
         public T Alpha, Beta;
         public T* A, B, C, PackedA, PackedB;
         public nint* AShifts;
+        public ShiftedRows ARows;
         public PanelSource<T>? BSource;
         public GemmEpilogue<T>? Post;
         public nint Lda, Ldb, Ldc;
@@ -533,7 +537,7 @@ internal static unsafe class GemmDriver<T, TK>
                 // A full row panel of a row-major A is read where it is stored; the partial one from its packed copy.
                 // Shifted rows are all read in place.
                 bool inPlace = InPlaceA && rows == mr;
-                T* ap = AShifts != null ? A + (Ic + ip * mr)
+                T* ap = AShifts != null ? A + ARows.Offset(Ic + ip * mr)
                     : inPlace ? A + (nint)(Ic + ip * mr) * Lda + Pc : PackedA + (nint)ip * mr * kc;
                 for (int jp = jp0; jp < jp1; jp++)
                 {

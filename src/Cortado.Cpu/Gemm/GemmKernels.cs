@@ -195,6 +195,31 @@ internal static class GemmKernels
     }
 
     /// <summary>
+    /// Rows per tile of <see cref="GemmShiftedRows{T}"/> with the active kernels (7 with 512-bit float32), or 0 where it
+    /// has no kernel: a convolution whose output rows this divides can skip its padded columns.
+    /// </summary>
+    public static int ShiftedRowsTile<T>() where T : unmanaged =>
+        typeof(T) == typeof(float) && ActiveWidth == 512 && F32x512Seven.IsSupported ? F32x512Seven.MR : 0;
+
+    /// <summary>Columns per tile of <see cref="GemmShiftedRows{T}"/>.</summary>
+    public const int ShiftedRowsTileColumns = 32;
+
+    /// <summary>
+    /// <see cref="GemmShifted{T}"/> over rows that start where <paramref name="rows"/> says (a convolution's output pixels
+    /// without its padded columns), with the tile of <see cref="ShiftedRowsTile{T}"/> rows, which must divide
+    /// <paramref name="m"/> and the rows' width. Each element is summed in the same order as by <see cref="Gemm{T}"/>.
+    /// </summary>
+    public static unsafe void GemmShiftedRows<T>(int m, int n, int k, T* a, nint* shifts, ShiftedRows rows, bool transB, T* b, nint ldb,
+                                                 double beta, T* c, nint ldc, bool allowParallel = true, GemmEpilogue<T>? epilogue = null)
+        where T : unmanaged
+    {
+        if (ShiftedRowsTile<T>() == 0) throw new NotSupportedException($"no kernel for rows of a shifted {typeof(T).Name} A at width {ActiveWidth}");
+        if (m <= 0 || n <= 0) return;
+        GemmDriver<float, F32x512Seven>.Run(false, transB, m, n, k, 1f, (float*)a, 0, (float*)b, ldb, (float)beta, (float*)c, ldc, allowParallel,
+            epilogue: (GemmEpilogue<float>?)(object?)epilogue, aShifts: shifts, aRows: rows);
+    }
+
+    /// <summary>
     /// The micro-kernel tile (MR, NR) of an m×n product that is never swapped to Cᵀ: one with a panel source
     /// (<see cref="GemmPanels{T}"/>) or shifted rows of A (<see cref="GemmShifted{T}"/>).
     /// </summary>

@@ -105,3 +105,33 @@ internal unsafe struct ShiftPanel<T>(T* a, nint* shifts) : IAPanel<T> where T : 
         _row = _a + *_shift;
     }
 }
+
+/// <summary>
+/// Where the rows of a shifted A start when they are a convolution's output pixels without the padded columns: row
+/// i = ((sample · <see cref="Lines"/>) + line) · <see cref="Width"/> + column starts at sample · <see cref="PlanePitch"/>
+/// + line · <see cref="Pitch"/> + column. A tile of rows must not cross a line, so the tile height divides
+/// <see cref="Width"/>. The default (Width 0) is row i at i.
+/// </summary>
+internal readonly struct ShiftedRows(int width, int pitch, int lines, long planePitch)
+{
+    /// <summary>Rows per line (output columns); 0 when rows lie one after another.</summary>
+    public readonly int Width = width;
+
+    /// <summary>Elements from one line to the next (the padded plane's row length).</summary>
+    public readonly int Pitch = pitch;
+
+    /// <summary>Lines per sample (output rows).</summary>
+    public readonly int Lines = lines;
+
+    /// <summary>Elements from one sample's plane to the next.</summary>
+    public readonly long PlanePitch = planePitch;
+
+    /// <summary>Offset of row <paramref name="i"/> in A.</summary>
+    public nint Offset(int i)
+    {
+        if (Width == 0) return i;
+        int line = i / Width, col = i - line * Width;
+        int sample = line / Lines;
+        return (nint)(sample * PlanePitch + (long)(line - sample * Lines) * Pitch + col);
+    }
+}

@@ -163,6 +163,116 @@ internal readonly unsafe struct F32x512 : IMicroKernel<float>
 }
 
 /// <summary>
+/// Float32 micro-kernel, 512-bit, seven rows: a 7×32 tile in 14 zmm accumulators. Seven rows divide the output rows of
+/// convolutions over 7, 14, 28, 56 and 112 pixels, so a product over the output pixels of such a layer (the shifted
+/// form with whole output rows) computes no padded rows, where twelve rows compute 64 for 49 pixels.
+/// Each element is the same chain of FMAs in the same order as with <see cref="F32x512"/>, so the bits match.
+/// </summary>
+internal readonly unsafe struct F32x512Seven : IMicroKernel<float>
+{
+    public static int MR => 7;
+    public static int NR => 32;
+    public static bool IsSupported => Avx512F.IsSupported;
+
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new PackedPanel<float>(a, MR), b, c, ldc, alpha, beta);
+
+    public static void RunRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new RowPanel<float>(a, lda), b, c, ldc, alpha, beta);
+
+    public static void RunShifted(int kc, float* a, nint* shifts, float* b, float* c, nint ldc, float alpha, float beta) =>
+        Core(kc, new ShiftPanel<float>(a, shifts), b, c, ldc, alpha, beta);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Core<TA>(int kc, TA pa, float* b, float* c, nint ldc, float alpha, float beta) where TA : struct, IAPanel<float>
+    {
+        Vector512<float> c0_0 = default, c0_1 = default;
+        Vector512<float> c1_0 = default, c1_1 = default;
+        Vector512<float> c2_0 = default, c2_1 = default;
+        Vector512<float> c3_0 = default, c3_1 = default;
+        Vector512<float> c4_0 = default, c4_1 = default;
+        Vector512<float> c5_0 = default, c5_1 = default;
+        Vector512<float> c6_0 = default, c6_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b + 0);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> ai;
+            ai = Vector512.Create(pa.At(0));
+            c0_0 = Vector512.FusedMultiplyAdd(ai, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(ai, b1, c0_1);
+            ai = Vector512.Create(pa.At(1));
+            c1_0 = Vector512.FusedMultiplyAdd(ai, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(ai, b1, c1_1);
+            ai = Vector512.Create(pa.At(2));
+            c2_0 = Vector512.FusedMultiplyAdd(ai, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(ai, b1, c2_1);
+            ai = Vector512.Create(pa.At(3));
+            c3_0 = Vector512.FusedMultiplyAdd(ai, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(ai, b1, c3_1);
+            ai = Vector512.Create(pa.At(4));
+            c4_0 = Vector512.FusedMultiplyAdd(ai, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(ai, b1, c4_1);
+            ai = Vector512.Create(pa.At(5));
+            c5_0 = Vector512.FusedMultiplyAdd(ai, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(ai, b1, c5_1);
+            ai = Vector512.Create(pa.At(6));
+            c6_0 = Vector512.FusedMultiplyAdd(ai, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(ai, b1, c6_1);
+            pa.Next();
+            b += 32;
+        }
+        Vector512<float> va = Vector512.Create(alpha);
+        if (beta == 0)
+        {
+            (va * c0_0).Store(c + 0);
+            (va * c0_1).Store(c + 16);
+            c += ldc;
+            (va * c1_0).Store(c + 0);
+            (va * c1_1).Store(c + 16);
+            c += ldc;
+            (va * c2_0).Store(c + 0);
+            (va * c2_1).Store(c + 16);
+            c += ldc;
+            (va * c3_0).Store(c + 0);
+            (va * c3_1).Store(c + 16);
+            c += ldc;
+            (va * c4_0).Store(c + 0);
+            (va * c4_1).Store(c + 16);
+            c += ldc;
+            (va * c5_0).Store(c + 0);
+            (va * c5_1).Store(c + 16);
+            c += ldc;
+            (va * c6_0).Store(c + 0);
+            (va * c6_1).Store(c + 16);
+        }
+        else
+        {
+            Vector512<float> vb = Vector512.Create(beta);
+            (va * c0_0 + vb * Vector512.Load(c + 0)).Store(c + 0);
+            (va * c0_1 + vb * Vector512.Load(c + 16)).Store(c + 16);
+            c += ldc;
+            (va * c1_0 + vb * Vector512.Load(c + 0)).Store(c + 0);
+            (va * c1_1 + vb * Vector512.Load(c + 16)).Store(c + 16);
+            c += ldc;
+            (va * c2_0 + vb * Vector512.Load(c + 0)).Store(c + 0);
+            (va * c2_1 + vb * Vector512.Load(c + 16)).Store(c + 16);
+            c += ldc;
+            (va * c3_0 + vb * Vector512.Load(c + 0)).Store(c + 0);
+            (va * c3_1 + vb * Vector512.Load(c + 16)).Store(c + 16);
+            c += ldc;
+            (va * c4_0 + vb * Vector512.Load(c + 0)).Store(c + 0);
+            (va * c4_1 + vb * Vector512.Load(c + 16)).Store(c + 16);
+            c += ldc;
+            (va * c5_0 + vb * Vector512.Load(c + 0)).Store(c + 0);
+            (va * c5_1 + vb * Vector512.Load(c + 16)).Store(c + 16);
+            c += ldc;
+            (va * c6_0 + vb * Vector512.Load(c + 0)).Store(c + 0);
+            (va * c6_1 + vb * Vector512.Load(c + 16)).Store(c + 16);
+        }
+    }
+}
+/// <summary>
 /// Float32 micro-kernel, 512-bit, wide: an 8×48 tile in 24 zmm accumulators. Per step it loads three B vectors and
 /// broadcasts eight A values (11 loads for 24 FMAs, against 14 for the 12×32 tile), and eight rows divide the channel
 /// counts of most convolutions (64, 128, …) where twelve leave a partial panel. <see cref="GemmKernels"/> picks it per
