@@ -267,6 +267,33 @@ foreach (var op in opts.Ops)
             }
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
         }
+        else if (op == "split")
+        {
+            // The shifted-input convolution on several threads: two parallel phases per K block and block of rows against
+            // column ranges that each go through every K block (GemmBlocking.SplitColumns), alternating call by call.
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (1, 64, 56, 64, 3, 1, 1), (1, 64, 56, 128, 3, 2, 1), (1, 128, 28, 128, 3, 1, 1), (1, 256, 14, 256, 3, 1, 1),
+                (1, 512, 7, 512, 3, 1, 1), (8, 64, 56, 64, 3, 1, 1), (8, 512, 7, 512, 3, 1, 1), (16, 64, 16, 64, 3, 1, 1),
+            ];
+            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
+                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
+            foreach (var L in layers)
+            {
+                var (g, x, wt) = Layer(L);
+                var y0 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                var y1 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+                int v = 0;
+                var times = Alternate(opts.Runs ?? 21, i => GemmBlocking.SplitColumns = (v = i) == 1,
+                                      () => backend.Conv2d(x, wt, null, v == 0 ? y0 : y1, g), warmEach: false);
+                GemmBlocking.SplitColumns = true;
+                bool same = y0.ToArray<float>().AsSpan().SequenceEqual(y1.ToArray<float>());
+                Emit("conv2d_split", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"phases_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"columns_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"same_bits\":{(same ? "true" : "false")}");
+            }
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
+        }
         else if (op == "kc")
         {
             // The K block depth: the default (GemmBlocking.KC as started) against --kc, alternating call by call, on
@@ -429,7 +456,7 @@ foreach (var op in opts.Ops)
         }
         else
         {
-            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, kernel, kernel7, kernel64, fmapeak, freq, tune, kc, tiles, swap, gather, wgrad, fold, packonce, deep, shifted, rows, pool, conv, dwconv)");
+            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, kernel, kernel7, kernel64, fmapeak, freq, tune, kc, split, tiles, swap, gather, wgrad, fold, packonce, deep, shifted, rows, pool, conv, dwconv)");
             return 2;
         }
     }
@@ -594,7 +621,7 @@ static void Emit(string op, string fields) => Console.WriteLine($"{{\"system\":\
 /// <summary>
 /// Command-line options: --op sgemm,dgemm,conv,… --n 256,1024 --threads 1,2 --runs R --width 512|256|128|0, block sizes
 /// --kc --mc --nc (with --op kc, --kc is the depth compared against the default), --conv-algo auto|im2col|implicit|shifted.
-/// BENCH_LAYERS="N,C,H,O,K,S,P;…" replaces the layer list of --op kc and --op rows.
+/// BENCH_LAYERS="N,C,H,O,K,S,P;…" replaces the layer list of --op kc, rows and split.
 /// </summary>
 internal sealed class Options
 {

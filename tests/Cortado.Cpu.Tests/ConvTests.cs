@@ -438,6 +438,38 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void ColumnRangesGiveTheSameConvolutionBits()
+    {
+        // The shifted convolution on two threads split by column ranges (each through every K block with its own B
+        // panels) against two phases per K block: several K blocks, whole rows and every plane pixel, column panels
+        // that two threads share unevenly, bias as C's start, each dtype and vector width: the same bits.
+        (Conv2dGeometry g, bool withBias)[] cases =
+        [
+            (G(1, 64, 7, 7, 260, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),    // 7×7, K = 576 in three blocks, nine 32-column panels
+            (G(2, 40, 14, 14, 384, 3, 3, 1, 1, 1, 1, 1, 1, 1), false), // 14×14 over two samples
+            (G(1, 300, 9, 9, 256, 1, 1, 1, 1, 0, 0, 1, 1, 1), true),   // 9 wide: every plane pixel, two K blocks
+        ];
+        int saved = CortadoThreads.Count;
+        try
+        {
+            foreach (int? width in new int?[] { null, 256, 128 })
+            {
+                if (width is int wd && !Gemm.GemmKernels.IsWidthSupported(wd)) continue;
+                Gemm.GemmKernels.ForceWidth = width;
+                CortadoThreads.Count = 2;
+                SameBitsEitherWay(cases, [ConvAlgorithm.Shifted], split => Gemm.GemmBlocking.SplitColumns = split,
+                                  $"width {width?.ToString() ?? "auto"}: column ranges");
+            }
+        }
+        finally
+        {
+            Gemm.GemmBlocking.SplitColumns = true;
+            Gemm.GemmKernels.ForceWidth = null;
+            CortadoThreads.Count = saved;
+        }
+    }
+
+    [Fact]
     public void GatheredPanelsGiveTheSameBits()
     {
         // Float32 panels of narrow images, forward and transposed (weight gradient), are packed with masked gathers

@@ -65,6 +65,13 @@ internal static class GemmBlocking
     /// <summary>Largest Cᵀ (elements) that is staged; larger ones finish in place.</summary>
     public const long StagedElementsMax = 1L << 22;
 
+    /// <summary>
+    /// Whether a product with shifted rows of A (the shifted convolution) runs, on several threads, as column ranges that
+    /// each go through every K block with their own B panels, instead of two parallel phases per K block and block of
+    /// rows. The bits are the same; tests and benchmarks switch it.
+    /// </summary>
+    public static bool SplitColumns = true;
+
     /// <summary>Most column panels (NR columns each) for which A is read in place.</summary>
     public const int InPlaceAMaxPanels = 2;
 }
@@ -182,6 +189,13 @@ internal static unsafe class GemmDriver<T, TK>
             RunDeep(job, m, n, k, kBlocks, kcMax, ncMax, beta, epilogue, threads, prepacked ? packedA : null, aBlock);
             return;
         }
+        int nPanels = (n + nr - 1) / nr;
+        if (threads > 1 && GemmBlocking.SplitColumns && aShifts != null && n <= ncMax
+            && nPanels >= 4 * threads)
+        {
+            RunColumns(job, m, n, k, kBlocks, kcMax, msMax, beta, epilogue, threads);
+            return;
+        }
         Action<int> pack = job.PackItem, compute = job.ComputeItem;
         for (int jc = 0; jc < n; jc += ncMax)
         {
@@ -271,6 +285,46 @@ internal static unsafe class GemmDriver<T, TK>
                     j.PackRows(ip0, ip1);
                 }
                 j.ComputeItem(item);
+            }
+        });
+    }
+
+    // A product whose A is read in place at shifts, on several threads, split by columns: each thread takes a range of
+    // whole column panels through every K block, packing its own B panels into its own buffer, with no barrier between
+    // K blocks (the row-block loop of Run has two per K block and block of rows). Each thread reads all of A, which
+    // only a shifted A (a convolution's input, read where it lies) makes cheap. Every tile sums the same K blocks in the
+    // same order and finishes them the same way, so the bits are those of the block-by-block loop.
+    private static void RunColumns(Job template, int m, int n, int k, int kBlocks, int kcMax, int msMax, T beta,
+                                   GemmEpilogue<T>? epilogue, int threads)
+    {
+        int mr = TK.MR, nr = TK.NR;
+        int nPanels = (n + nr - 1) / nr;
+        CortadoThreads.ParallelFor(threads, item =>
+        {
+            // Contiguous ranges of panels, their sizes differing by one at most.
+            int p0 = (int)((long)nPanels * item / threads), p1 = (int)((long)nPanels * (item + 1) / threads);
+            var j = template.Clone();
+            j.Jc = p0 * nr;
+            j.Nc = Math.Min(n, p1 * nr) - j.Jc;
+            j.NPanels = p1 - p0;
+            j.PackedB = (T*)GemmScratch.B.Get((nuint)((long)kcMax * j.NPanels * nr * sizeof(T)));
+            j.RowBlocks = j.ColBlocks = 1;
+            j.ColsPer = j.NPanels;
+            for (int kb = 0; kb < kBlocks; kb++)
+            {
+                j.Pc = kb * kcMax;
+                j.Kc = Math.Min(kcMax, k - j.Pc);
+                j.Beta = kb == 0 ? beta : T.One;
+                j.Post = kb == kBlocks - 1 ? epilogue : null;
+                for (int jp = 0; jp < j.NPanels; jp++) j.PackB(jp);
+                for (int ic = 0; ic < m; ic += msMax)
+                {
+                    j.Ic = ic;
+                    j.Ms = Math.Min(msMax, m - ic);
+                    j.MPanels = (j.Ms + mr - 1) / mr;
+                    j.RowsPer = j.MPanels;
+                    j.ComputeItem(0);
+                }
             }
         });
     }
@@ -439,7 +493,7 @@ internal static unsafe class GemmDriver<T, TK>
 
         // Packed B panel jp: Kc steps of NR values (columns jp·NR … of this block), columns past the edge zero.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void PackB(int jp)
+        public void PackB(int jp)
         {
             int nr = TK.NR, kc = Kc;
             int cols = Math.Min(nr, Nc - jp * nr);
