@@ -294,6 +294,33 @@ foreach (var op in opts.Ops)
             }
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
         }
+        else if (op == "dgrad")
+        {
+            // The input gradient of stride-1 convolutions (ResNet-18 training's layers, LeNet's second) as Wᵀ·dy folded
+            // into dx against a forward convolution of dy with the flipped kernel, alternating call by call.
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (16, 64, 16, 64, 3, 1, 1), (16, 128, 8, 128, 3, 1, 1), (16, 256, 4, 256, 3, 1, 1), (16, 512, 2, 512, 3, 1, 1),
+                (64, 6, 14, 16, 5, 1, 0), (1, 64, 56, 64, 3, 1, 1), (8, 256, 14, 256, 3, 1, 1),
+            ];
+            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
+                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            foreach (var L in layers)
+            {
+                var (g, x, wt) = Layer(L);
+                var dy = Random(DType.Float32, L.N * L.O * g.OutH * g.OutW, [L.N, L.O, g.OutH, g.OutW]);
+                var dx0 = Tensor.Empty(DType.Float32, L.N, L.C, L.H, L.H);
+                var dx1 = Tensor.Empty(DType.Float32, L.N, L.C, L.H, L.H);
+                int v = 0;
+                var times = Alternate(opts.Runs ?? 21, i => Cortado.Cpu.Conv.ConvDriver<float>.InputGradientAsForward = (v = i) == 1,
+                                      () => backend.Conv2dBackwardInput(dy, wt, v == 0 ? dx0 : dx1, g), warmEach: false);
+                Cortado.Cpu.Conv.ConvDriver<float>.InputGradientAsForward = null;
+                double maxRel = 0, scale = dx0.ToArray<float>().Max(Math.Abs);
+                var a0 = dx0.ToArray<float>(); var a1 = dx1.ToArray<float>();
+                for (int i = 0; i < a0.Length; i++) maxRel = Math.Max(maxRel, Math.Abs(a0[i] - a1[i]) / scale);
+                Emit("conv2d_dgrad", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"fold_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"forward_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"max_diff_over_max\":{maxRel:E1},\"default_takes_forward\":{(Cortado.Cpu.Conv.ConvDriver<float>.AsForward(g) != null ? "true" : "false")}");
+            }
+        }
         else if (op == "kc")
         {
             // The K block depth: the default (GemmBlocking.KC as started) against --kc, alternating call by call, on
@@ -456,7 +483,7 @@ foreach (var op in opts.Ops)
         }
         else
         {
-            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, kernel, kernel7, kernel64, fmapeak, freq, tune, kc, split, tiles, swap, gather, wgrad, fold, packonce, deep, shifted, rows, pool, conv, dwconv)");
+            Console.Error.WriteLine($"unknown op '{op}' (sgemm, dgemm, kernel, kernel7, kernel64, fmapeak, freq, tune, kc, split, dgrad, tiles, swap, gather, wgrad, fold, packonce, deep, shifted, rows, pool, conv, dwconv)");
             return 2;
         }
     }

@@ -470,6 +470,68 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void InputGradientAsAForwardConvolutionMatchesTheReference()
+    {
+        // At stride 1 the input gradient can run as the forward convolution of dy with the flipped kernel: forced on
+        // and off, over dilation, groups, uneven kernels and padding, a 5×5 kernel without padding and a tall batch, it
+        // matches the float64 direct gradient, and each way gives the same bits on 1 and 2 threads.
+        var cases = new List<(Conv2dGeometry g, bool withBias)>
+        {
+            (G(2, 40, 16, 16, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1), false),
+            (G(1, 8, 10, 11, 6, 3, 2, 1, 1, 2, 1, 2, 1, 1), false),  // dilation 2 in H, padding below the reach
+            (G(3, 12, 9, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1, 2), false),  // groups 2
+            (G(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1), false), // LeNet's second layer: padding 4 in the gradient
+            (G(1, 4, 9, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4), false),    // four groups of one channel into two: depthwise ×2
+        };
+        int saved = CortadoThreads.Count;
+        try
+        {
+            foreach (var (g, withBias) in cases)
+            {
+                Assert.NotNull(WithInputGradient(true, () => ConvDriver<float>.AsForward(g)));
+                var (x, w, bias, dy) = Inputs(g, withBias);
+                var e = Reference(g, x, w, bias, dy);
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    foreach (bool asForward in new[] { false, true })
+                    {
+                        double[] Dx(int threads)
+                        {
+                            CortadoThreads.Count = threads;
+                            return WithInputGradient(asForward, () => RunAll(g, dt, x, w, bias, dy)).dx;
+                        }
+                        var one = Dx(1);
+                        string what = $"{g} {dt.Name()} input gradient {(asForward ? "as a forward pass" : "folded")}";
+                        Close(what, e.Dx, e.DxScale, one, dt == DType.Float32 ? 1e-5 : 1e-13);
+                        BitEqual(what + ": 1 against 2 threads", one, Dx(2));
+                    }
+            }
+            // The default takes it by shape alone: ResNet's 56×56 layer does, an 8×8 image, LeNet's six channels and a
+            // stride-2 layer do not.
+            Assert.NotNull(ConvDriver<float>.AsForward(G(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
+            Assert.Null(ConvDriver<float>.AsForward(G(16, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
+            Assert.Null(ConvDriver<float>.AsForward(G(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)));
+            Assert.Null(ConvDriver<float>.AsForward(G(1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1)));
+        }
+        finally
+        {
+            CortadoThreads.Count = saved;
+        }
+    }
+
+    private static TResult WithInputGradient<TResult>(bool? asForward, Func<TResult> body)
+    {
+        ConvDriver<float>.InputGradientAsForward = ConvDriver<double>.InputGradientAsForward = asForward;
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            ConvDriver<float>.InputGradientAsForward = ConvDriver<double>.InputGradientAsForward = null;
+        }
+    }
+
+    [Fact]
     public void GatheredPanelsGiveTheSameBits()
     {
         // Float32 panels of narrow images, forward and transposed (weight gradient), are packed with masked gathers

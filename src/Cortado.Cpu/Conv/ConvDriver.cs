@@ -315,6 +315,16 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             DepthwiseConv<T>.BackwardInput(dy, w, dx, g);
             return;
         }
+        if (AsForward(g) is Conv2dGeometry gf)
+        {
+            // At stride 1, dx is the forward convolution of dy with the kernel flipped and its channel axes swapped, at
+            // padding d·(k − 1) − p: no column matrix is stored and folded, and the forward forms and their per-shape
+            // choice apply.
+            T* wf = (T*)GemmScratch.Flipped.Get((nuint)((long)g.OutC * (g.C / g.Groups) * g.KH * g.KW * sizeof(T)));
+            FlipWeights(w, wf, g);
+            Forward(dy, wf, null, dx, gf);
+            return;
+        }
         int cg = g.C / g.Groups, ocg = g.OutC / g.Groups;
         int rowsK = cg * g.KH * g.KW;
         int ohw = g.OutH * g.OutW, hw = g.H * g.W;
@@ -372,6 +382,52 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
 
         if (SplitOverChunks(chunks, (long)g.OutC * spc * ohw * rowsK)) CortadoThreads.ParallelFor(chunks, ch => Chunk(ch, false));
         else for (int ch = 0; ch < chunks; ch++) Chunk(ch, true);
+    }
+
+    /// <summary>
+    /// Whether the input gradient of a stride-1 convolution runs as a forward convolution of dy (<see cref="AsForward"/>)
+    /// rather than as Wᵀ·dy folded back into dx: null (the default) where the shape rule of <see cref="AsForward"/>
+    /// takes it, true wherever it exists, false never. Both are deterministic and independent of the thread count;
+    /// they sum in different orders, so their bits differ, and the choice therefore depends on the shape alone, never
+    /// on timing. Tests and benchmarks switch it.
+    /// </summary>
+    internal static bool? InputGradientAsForward;
+
+    /// <summary>
+    /// Smallest input image (H·W) and channel count whose input gradient runs as a forward convolution by default:
+    /// from `bench --op dgrad` (2026-12-07), 1.08–1.39× on 16×16 to 56×56 images of 64–256 channels, but 0.7–0.97× on
+    /// 8×8 and smaller ones at two threads and 0.3× for LeNet's six channels (a product six columns wide).
+    /// </summary>
+    internal const int AsForwardMinPixels = 196, AsForwardMinChannels = 32;
+
+    /// <summary>
+    /// The forward geometry whose output is the input gradient of <paramref name="g"/> (dy as input, channel axes
+    /// swapped, padding d·(k − 1) − p), or null where the gradient is not taken that way: stride above 1, a 1×1 kernel
+    /// (already a plain product), padding beyond the kernel's reach, or (by default) an image or channel count under
+    /// <see cref="AsForwardMinPixels"/> and <see cref="AsForwardMinChannels"/>.
+    /// </summary>
+    internal static Conv2dGeometry? AsForward(in Conv2dGeometry g)
+    {
+        if (InputGradientAsForward == false || g.StrideH != 1 || g.StrideW != 1 || g.KH * g.KW == 1) return null;
+        if (InputGradientAsForward == null && ((long)g.H * g.W < AsForwardMinPixels || g.C / g.Groups < AsForwardMinChannels)) return null;
+        int ph = g.DilationH * (g.KH - 1) - g.PadH, pw = g.DilationW * (g.KW - 1) - g.PadW;
+        if (ph < 0 || pw < 0) return null;
+        var f = new Conv2dGeometry(g.N, g.OutC, g.OutH, g.OutW, g.C, g.KH, g.KW, 1, 1, ph, pw, g.DilationH, g.DilationW, g.Groups);
+        return f.OutH == g.H && f.OutW == g.W ? f : null;
+    }
+
+    // wf[gi·cg + c, o, kh, kw] = w[gi·ocg + o, c, KH − 1 − kh, KW − 1 − kw] for each group gi.
+    private static void FlipWeights(T* w, T* wf, in Conv2dGeometry g)
+    {
+        int cg = g.C / g.Groups, ocg = g.OutC / g.Groups, kk = g.KH * g.KW;
+        for (int gi = 0; gi < g.Groups; gi++)
+            for (int o = 0; o < ocg; o++)
+                for (int c = 0; c < cg; c++)
+                {
+                    T* src = w + ((nint)(gi * ocg + o) * cg + c) * kk;
+                    T* dst = wf + ((nint)(gi * cg + c) * ocg + o) * kk;
+                    for (int t = 0; t < kk; t++) dst[t] = src[kk - 1 - t];
+                }
     }
 
     /// <summary>dw = ∂L/∂w given x and dy, summed over chunks of samples in order; dw is overwritten.</summary>

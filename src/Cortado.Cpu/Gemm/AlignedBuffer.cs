@@ -45,6 +45,7 @@ internal static class GemmScratch
     [ThreadStatic] private static AlignedBuffer? t_transposed;
     [ThreadStatic] private static AlignedBuffer? t_shifts;
     [ThreadStatic] private static AlignedBuffer? t_wholeA;
+    [ThreadStatic] private static AlignedBuffer? t_flipped;
 
     /// <summary>This thread's buffer for packed A panels.</summary>
     public static AlignedBuffer A => t_a ??= new AlignedBuffer();
@@ -69,4 +70,7 @@ internal static class GemmScratch
 
     /// <summary>This thread's buffer for an A packed whole and shared by several products (<see cref="GemmKernels.PackWholeA{T}"/>).</summary>
     public static AlignedBuffer WholeA => t_wholeA ??= new AlignedBuffer();
+
+    /// <summary>This thread's buffer for a convolution's flipped, transposed weights (its input gradient as a forward pass).</summary>
+    public static AlignedBuffer Flipped => t_flipped ??= new AlignedBuffer();
 }
