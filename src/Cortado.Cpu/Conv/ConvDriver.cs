@@ -286,9 +286,7 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             for (int r = 0; r < rows; r++)
             {
                 nint at = j * sampleStride + (nint)r * len;
-                var row = new Span<T>(y + at, len);
-                System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<T>(residual + at, len), row);
-                act.Apply(row);
+                Kernels.RowFinish.Apply(new Span<T>(y + at, len), false, T.Zero, new ReadOnlySpan<T>(residual + at, len), act);
             }
     }
 

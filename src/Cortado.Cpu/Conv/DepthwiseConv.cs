@@ -107,9 +107,8 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                 fixed (int* off = offsets) Plane(buf, off, (T*)pw + (nint)o * kk, kk, pb == 0 ? T.Zero : ((T*)pb)[o], flat, total);
                 for (int oh = 0; oh < g.OutH; oh++)
                     new ReadOnlySpan<T>(flat + (nint)oh * wq, g.OutW).CopyTo(new Span<T>(yp + (nint)oh * g.OutW, g.OutW));
-                var yplane = new Span<T>(yp, ohw);
-                if (pr != 0) System.Numerics.Tensors.TensorPrimitives.Add(yplane, new ReadOnlySpan<T>((T*)pr + (nint)plane * ohw, ohw), yplane);
-                act.Apply(yplane);
+                Kernels.RowFinish.Apply(new Span<T>(yp, ohw), false, T.Zero,
+                                        pr != 0 ? new ReadOnlySpan<T>((T*)pr + (nint)plane * ohw, ohw) : default, act);
             }
         });
     }

@@ -1,7 +1,6 @@
 // The GEMM epilogue convolutions fuse: a bias per row of C (per output channel), a residual tensor, then an
 // element-wise activation.
 using System.Numerics;
-using System.Numerics.Tensors;
 using Cortado.Backends;
 
 namespace Cortado.Cpu.Gemm;
@@ -26,10 +25,6 @@ internal sealed unsafe class BiasActivationEpilogue<T>(T* rowBias, Activation ac
     }
 
     /// <summary>row = act((row + bias[index]) + residual) (bias may be null, residual empty): one finished row.</summary>
-    public static void Finish(Span<T> row, T* bias, int index, ReadOnlySpan<T> residual, Activation activation)
-    {
-        if (bias != null) TensorPrimitives.Add(row, bias[index], row);
-        if (!residual.IsEmpty) TensorPrimitives.Add(row, residual, row);
-        activation.Apply(row);
-    }
+    public static void Finish(Span<T> row, T* bias, int index, ReadOnlySpan<T> residual, Activation activation) =>
+        Kernels.RowFinish.Apply(row, bias != null, bias != null ? bias[index] : T.Zero, residual, activation);
 }
