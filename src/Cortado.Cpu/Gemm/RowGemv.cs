@@ -22,6 +22,9 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Columns per parallel work item.</summary>
     private const int ColumnsPerItem = 256;
 
+    /// <summary>Columns of a transposed B (rows of it) that go through all K blocks together: one gathered block of four registers.</summary>
+    private const int RowGroup = 32;
+
     public static void Run(bool transA, bool transB, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c,
                            bool allowParallel)
     {
@@ -43,12 +46,20 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
             void Item(int item)
             {
                 int j0 = item * ColumnsPerItem, j1 = Math.Min(n, j0 + ColumnsPerItem);
-                for (int pc0 = 0, kb = 0; pc0 < k; pc0 += kcMax, kb++)
+                // Transposed, each column is a row of B: a group of columns goes through all its K blocks before the
+                // next group, so that its rows stream from start to end instead of a K block's stretch at a time. The
+                // order of each column's chain is the same either way.
+                int group = transB ? RowGroup : j1 - j0;
+                for (int g0 = j0; g0 < j1; g0 += group)
                 {
-                    int kc = Math.Min(kcMax, k - pc0);
-                    T be = kb == 0 ? beta : T.One;
-                    if (transB) Rows((T*)px + pc0, (T*)pb + pc0, ldb, kc, j0, j1, alpha, be, (T*)pc);
-                    else Columns((T*)px + pc0, (T*)pb + pc0 * ldb, ldb, kc, j0, j1, alpha, be, (T*)pc);
+                    int g1 = Math.Min(j1, g0 + group);
+                    for (int pc0 = 0, kb = 0; pc0 < k; pc0 += kcMax, kb++)
+                    {
+                        int kc = Math.Min(kcMax, k - pc0);
+                        T be = kb == 0 ? beta : T.One;
+                        if (transB) Rows((T*)px + pc0, (T*)pb + pc0, ldb, kc, g0, g1, alpha, be, (T*)pc);
+                        else Columns((T*)px + pc0, (T*)pb + pc0 * ldb, ldb, kc, g0, g1, alpha, be, (T*)pc);
+                    }
                 }
             }
             // Reading B is the cost (each element is used once), so smaller products than a GEMM's are split: two
@@ -104,8 +115,8 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
     private static void Rows(T* x, T* b, nint ldb, int kc, int j0, int j1, T alpha, T beta, T* c)
     {
         int j = j0;
-        if (Avx2.IsSupported && Fma.IsSupported && VectorPaths.Enabled && ldb <= int.MaxValue / 32 && (typeof(T) == typeof(float) || typeof(T) == typeof(double)))
-            j = RowsGather(x, b, (int)ldb, kc, j, j1, alpha, beta, c);
+        if (Avx2.IsSupported && Fma.IsSupported && VectorPaths.Enabled && (typeof(T) == typeof(float) || typeof(T) == typeof(double)))
+            j = RowsPacked(x, b, ldb, kc, j, j1, alpha, beta, c);
         for (; j + 8 <= j1; j += 8)
         {
             T* r0 = b + j * ldb;
@@ -142,42 +153,69 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
         }
     }
 
-    // Columns j of transposed B as the lanes of a register: at each step p the lanes gather B[j + l, p] from their rows,
-    // and each lane keeps its own fused multiply-add chain over p, so the bits are those of the scalar chains above (and
-    // of the packed micro-kernels); four registers side by side for the FMA latency. Returns the first column not done.
+    // Columns j of transposed B as the lanes of a register, 32 at a time: the group's rows of this K block are first
+    // transposed into a panel (step p holds the 32 columns' B[j, p] side by side), then each lane keeps its own fused
+    // multiply-add chain over p with plain vector loads, so the bits are those of the scalar chains above (and of the
+    // packed micro-kernels). Gathering straight from the rows instead kept 32 rows in flight at once; a row stride of a
+    // multiple of 4 KiB (ResNet-50's 2048 inputs) put all of them in one L1 set, and the classifier ran at 2 GB/s.
+    // Returns the first column not done.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowsGather(T* x, T* b, int ldb, int kc, int j, int j1, T alpha, T beta, T* c)
+    private static int RowsPacked(T* x, T* b, nint ldb, int kc, int j, int j1, T alpha, T beta, T* c)
     {
-        int lanes = Vector256<T>.Count;
-        var rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * ldb; // element offsets of consecutive rows of B
-        nint step = lanes * (nint)ldb;
+        const int group = 32;
+        T* panel = (T*)GemmScratch.B.Get((nuint)((long)kc * group * sizeof(T)));
         var va = Vector256.Create(alpha);
         var vb = Vector256.Create(beta);
-        for (; j + 4 * lanes <= j1; j += 4 * lanes)
+        for (; j + group <= j1; j += group)
         {
-            T* r = b + (nint)j * ldb;
-            Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (int p = 0; p < kc; p++)
+            PanelTranspose<T>.Run(b + (nint)j * ldb, ldb, group, kc, panel, group);
+            if (Vector256<T>.Count == 8)
             {
-                var xp = Vector256.Create(x[p]);
-                s0 = VectorFma<T>.Of(xp, Gather(r + p, rows), s0);
-                s1 = VectorFma<T>.Of(xp, Gather(r + step + p, rows), s1);
-                s2 = VectorFma<T>.Of(xp, Gather(r + 2 * step + p, rows), s2);
-                s3 = VectorFma<T>.Of(xp, Gather(r + 3 * step + p, rows), s3);
+                // float32: four registers of eight columns.
+                Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default;
+                T* q = panel;
+                for (int p = 0; p < kc; p++, q += group)
+                {
+                    var xp = Vector256.Create(x[p]);
+                    s0 = VectorFma<T>.Of(xp, Vector256.Load(q), s0);
+                    s1 = VectorFma<T>.Of(xp, Vector256.Load(q + 8), s1);
+                    s2 = VectorFma<T>.Of(xp, Vector256.Load(q + 16), s2);
+                    s3 = VectorFma<T>.Of(xp, Vector256.Load(q + 24), s3);
+                }
+                Finish(s0, va, vb, beta, c + j);
+                Finish(s1, va, vb, beta, c + j + 8);
+                Finish(s2, va, vb, beta, c + j + 16);
+                Finish(s3, va, vb, beta, c + j + 24);
             }
-            Finish(s0, va, vb, beta, c + j);
-            Finish(s1, va, vb, beta, c + j + lanes);
-            Finish(s2, va, vb, beta, c + j + 2 * lanes);
-            Finish(s3, va, vb, beta, c + j + 3 * lanes);
+            else
+            {
+                // float64: eight registers of four columns.
+                Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                T* q = panel;
+                for (int p = 0; p < kc; p++, q += group)
+                {
+                    var xp = Vector256.Create(x[p]);
+                    s0 = VectorFma<T>.Of(xp, Vector256.Load(q), s0);
+                    s1 = VectorFma<T>.Of(xp, Vector256.Load(q + 4), s1);
+                    s2 = VectorFma<T>.Of(xp, Vector256.Load(q + 8), s2);
+                    s3 = VectorFma<T>.Of(xp, Vector256.Load(q + 12), s3);
+                    s4 = VectorFma<T>.Of(xp, Vector256.Load(q + 16), s4);
+                    s5 = VectorFma<T>.Of(xp, Vector256.Load(q + 20), s5);
+                    s6 = VectorFma<T>.Of(xp, Vector256.Load(q + 24), s6);
+                    s7 = VectorFma<T>.Of(xp, Vector256.Load(q + 28), s7);
+                }
+                Finish(s0, va, vb, beta, c + j);
+                Finish(s1, va, vb, beta, c + j + 4);
+                Finish(s2, va, vb, beta, c + j + 8);
+                Finish(s3, va, vb, beta, c + j + 12);
+                Finish(s4, va, vb, beta, c + j + 16);
+                Finish(s5, va, vb, beta, c + j + 20);
+                Finish(s6, va, vb, beta, c + j + 24);
+                Finish(s7, va, vb, beta, c + j + 28);
+            }
         }
         return j;
     }
-
-    // p[rows[l]] for each lane l: eight float32 offsets, or the first four for float64.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Gather(T* p, Vector256<int> rows) => typeof(T) == typeof(float)
-        ? Avx2.GatherVector256((float*)p, rows, 4).As<float, T>()
-        : Avx2.GatherVector256((double*)p, rows.GetLower(), 8).As<double, T>();
 
     // alpha·sum + beta·C for a register of columns, as the scalar Finish rounds it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
