@@ -2,7 +2,8 @@
 # SGEMM side by side with PyTorch and ONNX Runtime (a MatMul model): alternates Cortado, PyTorch and ONNX Runtime
 # runs (ROUNDS each, every size and thread count), then prints the median GFLOP/s of each, Cortado's ratio to each
 # peer, and the median FMA peak of one core that Cortado measured just before each of its runs (and its share of it
-# on one thread). Needs ../shared/peers/setup.sh; a peer that is missing is left out with a note.
+# on one thread). One-thread cases run pinned to core 0 (taskset). Needs ../shared/peers/setup.sh; a peer that is
+# missing is left out with a note.
 # Usage: bench/compare-gemm.sh [SIZES] [THREADS] [ROUNDS]    e.g. bench/compare-gemm.sh 256,1024,2048 1,2 3
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,16 +17,24 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 dotnet build "$root/bench/Cortado.Bench.Gemm" -c Release -nologo -v q >/dev/null
 dll="$root/bench/Cortado.Bench.Gemm/bin/Release/net10.0/Cortado.Bench.Gemm.dll"
+# One-thread cases run pinned to one core (taskset), for every system: a BLAS may ignore the requested thread count
+# (PyTorch's did on an AMD host, reaching 190-210 GFLOP/s "on one thread", over one core's FMA peak).
+pin=()
+command -v taskset >/dev/null && pin=(taskset -c 0)
 for ((r = 0; r < rounds; r++)); do
-  dotnet "$dll" --op sgemm --n "$sizes" --threads "$threads" | sed 's/^/cortado /' >>"$out"
-  if [[ -f $peers/torch_ref.py ]]; then
-    /usr/bin/python3 "$peers/torch_ref.py" gemm --n "$sizes" --threads "$threads" | sed 's/^/pytorch /' >>"$out" \
-      || echo "compare-gemm.sh: torch_ref.py failed (run ../shared/peers/setup.sh)" >&2
-  fi
-  if [[ -f $peers/ort_ref.js ]]; then
-    node "$peers/ort_ref.js" gemm --n "$sizes" --threads "$threads" | sed 's/^/onnxruntime /' >>"$out" \
-      || echo "compare-gemm.sh: ort_ref.js failed (run ../shared/peers/setup.sh)" >&2
-  fi
+  for t in ${threads//,/ }; do
+    run=()
+    [[ $t == 1 ]] && run=("${pin[@]}")
+    "${run[@]}" dotnet "$dll" --op sgemm --n "$sizes" --threads "$t" | sed 's/^/cortado /' >>"$out"
+    if [[ -f $peers/torch_ref.py ]]; then
+      "${run[@]}" /usr/bin/python3 "$peers/torch_ref.py" gemm --n "$sizes" --threads "$t" | sed 's/^/pytorch /' >>"$out" \
+        || echo "compare-gemm.sh: torch_ref.py failed (run ../shared/peers/setup.sh)" >&2
+    fi
+    if [[ -f $peers/ort_ref.js ]]; then
+      "${run[@]}" node "$peers/ort_ref.js" gemm --n "$sizes" --threads "$t" | sed 's/^/onnxruntime /' >>"$out" \
+        || echo "compare-gemm.sh: ort_ref.js failed (run ../shared/peers/setup.sh)" >&2
+    fi
+  done
 done
 python3 - "$out" <<'PY'
 import json, statistics, sys
