@@ -349,7 +349,10 @@ foreach (var op in opts.Ops)
             {
                 var (g, x, wt) = Layer(L);
                 var y = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
-                var times = Alternate(opts.Runs ?? 21, v => GemmBlocking.KC = v == 0 ? kcDefault : kcOther, () => backend.Conv2d(x, wt, null, y, g), warmEach: false);
+                // BENCH_FUSED=1 adds a bias and ReLU6 as a fused convolution node has them.
+                var fb = Environment.GetEnvironmentVariable("BENCH_FUSED") == "1" ? Random(DType.Float32, L.O, [L.O]) : null;
+                var fa = fb != null ? new Activation(ActivationKind.Clip, 0, 6) : default;
+                var times = Alternate(opts.Runs ?? 21, v => GemmBlocking.KC = v == 0 ? kcDefault : kcOther, () => backend.Conv2d(x, wt, fb, y, g, fa), warmEach: false);
                 Emit("kc", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"ms\":[{Fmt(MedianOf(times[0]) * 1e3)},{Fmt(MedianOf(times[1]) * 1e3)}],\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))}");
             }
             GemmBlocking.KC = kcDefault;

@@ -305,6 +305,43 @@ public sealed class GemmTests
     }
 
     [Fact]
+    public void ColumnBlocksGiveTheSameBits()
+    {
+        // B's block takes NC×KC values whatever K is, so shallow products run in fewer, wider column blocks than deep
+        // ones. Blocks of 32 columns against the default: shallow and deep K, transposes, alpha and beta, 1 and 2
+        // threads, the same bits.
+        int savedThreads = CortadoThreads.Count, savedNc = GemmBlocking.NC;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                CortadoThreads.Count = threads;
+                foreach (var (m, n, k) in new[] { (30, 3000, 16), (64, 3136, 70), (13, 2500, 300) })
+                    foreach (bool ta in new[] { false, true })
+                        foreach (bool tb in new[] { false, true })
+                        {
+                            var p = Problem.Make(ta, tb, m, n, k, alpha: 0.7, beta: 1.3);
+                            var a = RandomArray(p.Len(p.RowsA, p.ColsA, p.Lda, p.StrideA), m);
+                            var b = RandomArray(p.Len(p.RowsB, p.ColsB, p.Ldb, p.StrideB), n);
+                            var c = RandomArray(p.Len(p.M, p.N, p.Ldc, p.StrideC), k);
+                            GemmBlocking.NC = savedNc;
+                            var wide = Run32(p, a, b, c).Select(v => (double)v).ToArray();
+                            var wide64 = Run64(p, a, b, c);
+                            GemmBlocking.NC = 32;
+                            var narrow = Run32(p, a, b, c).Select(v => (double)v).ToArray();
+                            BitEqual($"{p} threads {threads}: float32 blocks of 32 columns against the default", wide, narrow);
+                            BitEqual($"{p} threads {threads}: float64 blocks of 32 columns against the default", wide64, Run64(p, a, b, c));
+                        }
+            }
+        }
+        finally
+        {
+            GemmBlocking.NC = savedNc;
+            CortadoThreads.Count = savedThreads;
+        }
+    }
+
+    [Fact]
     public void TheTwoFloat32TilesGiveTheSameBits()
     {
         // Every element is one chain of FMAs in K order in either tile, so switching tiles per shape changes no bit:

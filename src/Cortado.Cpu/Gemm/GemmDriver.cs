@@ -19,7 +19,10 @@ internal static class GemmBlocking
     /// <summary>Rows of A per work item (the item's B micro-panels, KC×NC at most, stay in L2 while its A micro-panels pass through L1).</summary>
     public static int MC = 120;
 
-    /// <summary>Columns of float32 B packed at once (a KC×NC block of 1 MiB, shared by all threads, stays in the 2 MiB L2); float64 takes half as many.</summary>
+    /// <summary>
+    /// Columns of float32 B packed at once at full depth (a KC×NC block of 1 MiB, shared by all threads, stays in L2);
+    /// a product with fewer than KC steps of K takes proportionally more columns (the same bytes), float64 half as many.
+    /// </summary>
     public static int NC = 1024;
 
     /// <summary>Rows of A packed at once (an MS×KC block, shared by all threads).</summary>
@@ -159,7 +162,11 @@ internal static unsafe class GemmDriver<T, TK>
         }
         int mr = TK.MR, nr = TK.NR;
         var (kBlocks, kcMax, msMax) = Blocks(m, k);
-        int ncMax = Math.Min(RoundUp(n, nr), RoundUp(Math.Max(GemmBlocking.NC * 4 / sizeof(T), nr), nr));
+        // B's block holds NC×KC float32 values (1 MiB) whatever K is: a shallow product (a 1×1 convolution over few
+        // channels) takes that many more columns per block, instead of a block of 1,024 columns with a parallel pack
+        // and compute phase each (a 16-channel layer over 112×112 pixels made 13 of them, 2 threads slower than 1).
+        long bBudget = (long)GemmBlocking.NC * GemmBlocking.KC * 4 / sizeof(T);
+        int ncMax = (int)Math.Min(RoundUp(n, nr), RoundUp((int)Math.Min(int.MaxValue / 2, Math.Max(bBudget / kcMax, nr)), nr));
         // Shifted rows are read where they lie, not packed: fewer rows per block keep what a K block of them reads (at
         // most rows × kc values, fewer where steps share values) in L2.
         if (aShifts != null) msMax = Math.Min(msMax, Math.Max(mr, GemmBlocking.ShiftedBlockBytes / (kcMax * sizeof(T)) / mr * mr));
