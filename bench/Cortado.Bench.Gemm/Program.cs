@@ -248,8 +248,7 @@ foreach (var op in opts.Ops)
                 (1, 128, 28, 256, 3, 2, 1), (1, 256, 14, 256, 3, 1, 1), (1, 256, 14, 512, 3, 2, 1), (1, 512, 7, 512, 3, 1, 1),
                 (8, 64, 56, 64, 3, 1, 1), (8, 256, 14, 256, 3, 1, 1), (8, 512, 7, 512, 3, 1, 1), (1, 2048, 7, 512, 1, 1, 0),
             ];
-            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
-                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            layers = BenchLayers(layers);
             var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
             foreach (var L in layers)
@@ -276,8 +275,7 @@ foreach (var op in opts.Ops)
                 (1, 64, 56, 64, 3, 1, 1), (1, 64, 56, 128, 3, 2, 1), (1, 128, 28, 128, 3, 1, 1), (1, 256, 14, 256, 3, 1, 1),
                 (1, 512, 7, 512, 3, 1, 1), (8, 64, 56, 64, 3, 1, 1), (8, 512, 7, 512, 3, 1, 1), (16, 64, 16, 64, 3, 1, 1),
             ];
-            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
-                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            layers = BenchLayers(layers);
             var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
             foreach (var L in layers)
@@ -303,8 +301,7 @@ foreach (var op in opts.Ops)
                 (16, 64, 16, 64, 3, 1, 1), (16, 128, 8, 128, 3, 1, 1), (16, 256, 4, 256, 3, 1, 1), (16, 512, 2, 512, 3, 1, 1),
                 (64, 6, 14, 16, 5, 1, 0), (1, 64, 56, 64, 3, 1, 1), (8, 256, 14, 256, 3, 1, 1),
             ];
-            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
-                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            layers = BenchLayers(layers);
             foreach (var L in layers)
             {
                 var (g, x, wt) = Layer(L);
@@ -343,8 +340,7 @@ foreach (var op in opts.Ops)
                 (1, 256, 14, 256, 3, 1, 1), (1, 512, 7, 512, 3, 1, 1), (1, 256, 56, 64, 1, 1, 0),
                 (8, 64, 56, 64, 3, 1, 1), (16, 64, 16, 64, 3, 1, 1), (16, 256, 4, 256, 3, 1, 1),
             ];
-            if (Environment.GetEnvironmentVariable("BENCH_LAYERS") is string extra)
-                layers = [.. extra.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))];
+            layers = BenchLayers(layers);
             foreach (var L in layers)
             {
                 var (g, x, wt) = Layer(L);
@@ -536,6 +532,12 @@ static unsafe void KernelLoop7(int reps)
 // Two variants of one call, alternating call by call (`set(v)` selects variant v) so that the machine's drift hits
 // both alike: the wall time of each timed call, per variant. A first untimed call of each variant warms it up; with
 // warmEach, every timed call follows an untimed one of its own variant (for jobs short enough that the switch shows).
+// The layers of an op, or those BENCH_LAYERS lists instead ("N,C,H,O,K,S,P;…").
+static (int N, int C, int H, int O, int K, int S, int P)[] BenchLayers((int N, int C, int H, int O, int K, int S, int P)[] defaults) =>
+    Environment.GetEnvironmentVariable("BENCH_LAYERS") is string list
+        ? [.. list.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3], v[4], v[5], v[6]))]
+        : defaults;
+
 // A square convolution layer (N, C, H = W, out channels, kernel, stride, pad) in float32: its geometry, a random input
 // and random weights.
 (Conv2dGeometry, Tensor, Tensor) Layer((int N, int C, int H, int O, int K, int S, int P) L)
