@@ -228,14 +228,8 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
         var (mr, nr) = GemmKernels.UnswappedTile<T>(padded.M, ocg);
         long paddedCost = (long)RoundUp(padded.M, mr) * RoundUp(ocg, nr);
         long wholeCost = (long)samples * g.OutH * g.OutW * RoundUp(ocg, GemmKernels.ShiftedRowsTileColumns);
-        return wholeCost * WholeRowsMargin < paddedCost * 100;
+        return wholeCost < paddedCost;
     }
-
-    /// <summary>
-    /// Percent of the usual tile's padded products that whole rows may compute and still be taken: their seven-row
-    /// tile reads a weight panel for every seven pixels instead of every twelve.
-    /// </summary>
-    internal static int WholeRowsMargin = 100;
 
     private static int RoundUp(int x, int q) => (x + q - 1) / q * q;
 

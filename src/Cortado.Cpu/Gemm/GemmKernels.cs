@@ -202,7 +202,7 @@ internal static class GemmKernels
         typeof(T) == typeof(float) && ActiveWidth == 512 && F32x512Seven.IsSupported ? F32x512Seven.MR : 0;
 
     /// <summary>Columns per tile of <see cref="GemmShiftedRows{T}"/>.</summary>
-    public const int ShiftedRowsTileColumns = 32;
+    public static int ShiftedRowsTileColumns => F32x512Seven.NR;
 
     /// <summary>
     /// <see cref="GemmShifted{T}"/> over rows that start where <paramref name="rows"/> says (a convolution's output pixels
