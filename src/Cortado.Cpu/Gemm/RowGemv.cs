@@ -15,14 +15,15 @@ namespace Cortado.Cpu.Gemm;
 /// chain over p of the micro-kernels, in K blocks of the driver's sizes, each block finished as alpha·sum + beta·C
 /// (beta 1 after the first block) without fusing, so the bits are those of the packed path with a fused
 /// micro-kernel. Op(B) untransposed runs its columns as vector lanes; transposed, each column is a contiguous row
-/// of B and eight run side by side as scalar chains.
+/// of B, and groups of 32 are transposed into a small panel per K block and run as vector lanes (eight side by side
+/// as scalar chains without AVX2).
 /// </summary>
 internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Columns per parallel work item.</summary>
     private const int ColumnsPerItem = 256;
 
-    /// <summary>Columns of a transposed B (rows of it) that go through all K blocks together: one gathered block of four registers.</summary>
+    /// <summary>Columns of a transposed B (rows of it) that go through all K blocks together: one panel of <see cref="RowsPacked"/>.</summary>
     private const int RowGroup = 32;
 
     public static void Run(bool transA, bool transB, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c,
@@ -162,7 +163,7 @@ internal static unsafe class RowGemv<T> where T : unmanaged, IFloatingPointIeee7
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int RowsPacked(T* x, T* b, nint ldb, int kc, int j, int j1, T alpha, T beta, T* c)
     {
-        const int group = 32;
+        const int group = RowGroup;
         T* panel = (T*)GemmScratch.B.Get((nuint)((long)kc * group * sizeof(T)));
         var va = Vector256.Create(alpha);
         var vb = Vector256.Create(beta);
