@@ -518,6 +518,55 @@ public sealed class ConvTests
         }
     }
 
+    [Fact]
+    public void ThinWeightGradientMatchesTheReference()
+    {
+        // The direct weight gradient of stride-1 layers with few weights per output channel (LeNet's first layer):
+        // rows of one to five vectors, dilation, uneven padding, groups, float32 and float64, vector and scalar
+        // loops, against the float64 direct gradient, and the same bits on 1 and 2 threads.
+        var cases = new[]
+        {
+            G(6, 1, 12, 12, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),   // LeNet's first layer, 12 wide: rows of two vectors
+            G(3, 2, 9, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // 8 wide: one vector
+            G(2, 1, 7, 19, 4, 3, 3, 1, 1, 0, 1, 1, 1, 1),    // 19 wide: three vectors (eight lanes)
+            G(2, 3, 9, 37, 3, 3, 3, 1, 1, 2, 1, 2, 1, 1),    // dilation 2 in H, 37 wide
+            G(2, 4, 10, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2),   // groups 2
+        };
+        int saved = CortadoThreads.Count;
+        try
+        {
+            foreach (var g in cases)
+            {
+                Assert.True(ThinWeightGradient<float>.Applies(g), $"{g} should take the direct weight gradient");
+                var (x, w, bias, dy) = Inputs(g, false);
+                var e = Reference(g, x, w, bias, dy);
+                foreach (bool vectors in new[] { true, false })
+                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    {
+                        double[] Dw(int threads)
+                        {
+                            CortadoThreads.Count = threads;
+                            Kernels.VectorPaths.Enabled = vectors;
+                            try { return RunAll(g, dt, x, w, bias, dy).dw; }
+                            finally { Kernels.VectorPaths.Enabled = true; }
+                        }
+                        var one = Dw(1);
+                        string what = $"{g} {dt.Name()} direct weight gradient, vectors {vectors}";
+                        Close(what, e.Dw, e.DwScale, one, dt == DType.Float32 ? 1e-5 : 1e-13);
+                        BitEqual(what + ": 1 against 2 threads", one, Dw(2));
+                    }
+            }
+            // Stride 2, 150 weights per output channel (LeNet's second layer) and rows under 8 pixels keep the GEMM.
+            Assert.False(ThinWeightGradient<float>.Applies(G(4, 1, 12, 12, 6, 5, 5, 2, 2, 2, 2, 1, 1, 1)));
+            Assert.False(ThinWeightGradient<float>.Applies(G(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)));
+            Assert.False(ThinWeightGradient<float>.Applies(G(4, 1, 6, 6, 6, 3, 3, 1, 1, 0, 0, 1, 1, 1)));
+        }
+        finally
+        {
+            CortadoThreads.Count = saved;
+        }
+    }
+
     private static TResult WithInputGradient<TResult>(bool? asForward, Func<TResult> body)
     {
         ConvDriver<float>.InputGradientAsForward = ConvDriver<double>.InputGradientAsForward = asForward;

@@ -444,6 +444,11 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             DepthwiseConv<T>.BackwardWeight(x, dy, dw, g);
             return;
         }
+        if (ThinWeightGradient<T>.Applies(g))
+        {
+            ThinWeightGradient<T>.Run(x, dy, dw, g);
+            return;
+        }
         bool pointwise = IsPointwise(g);
         int spc = SamplesPerWeightChunk(g, rowsK), chunks = (g.N + spc - 1) / spc;
         nint px = (nint)x, pdy = (nint)dy, pdw = (nint)dw;
