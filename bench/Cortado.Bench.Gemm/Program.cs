@@ -253,14 +253,8 @@ foreach (var op in opts.Ops)
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
             foreach (var L in layers)
             {
-                var (g, x, wt) = Layer(L);
-                var y0 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
-                var y1 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
-                int v = 0;
-                var times = Alternate(opts.Runs ?? 21, i => Cortado.Cpu.Conv.ShiftedConv<float>.WholeRows = (v = i) == 1,
-                                      () => backend.Conv2d(x, wt, null, v == 0 ? y0 : y1, g), warmEach: false);
+                var (g, times, same) = AlternateConv(L, on => Cortado.Cpu.Conv.ShiftedConv<float>.WholeRows = on);
                 Cortado.Cpu.Conv.ShiftedConv<float>.WholeRows = null;
-                bool same = y0.ToArray<float>().AsSpan().SequenceEqual(y1.ToArray<float>());
                 double gf = 2.0 * L.N * L.O * g.OutH * g.OutW * L.C * L.K * L.K / 1e9;
                 Emit("conv2d_rows", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"planes_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"rows_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"rows_gflops\":{Fmt(gf / MedianOf(times[1]))},\"auto_takes_rows\":{(Cortado.Cpu.Conv.ShiftedConv<float>.UsesWholeRows(g, 1) ? "true" : "false")},\"same_bits\":{(same ? "true" : "false")}");
             }
@@ -280,14 +274,8 @@ foreach (var op in opts.Ops)
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
             foreach (var L in layers)
             {
-                var (g, x, wt) = Layer(L);
-                var y0 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
-                var y1 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
-                int v = 0;
-                var times = Alternate(opts.Runs ?? 21, i => GemmBlocking.SplitColumns = (v = i) == 1,
-                                      () => backend.Conv2d(x, wt, null, v == 0 ? y0 : y1, g), warmEach: false);
+                var (g, times, same) = AlternateConv(L, on => GemmBlocking.SplitColumns = on);
                 GemmBlocking.SplitColumns = true;
-                bool same = y0.ToArray<float>().AsSpan().SequenceEqual(y1.ToArray<float>());
                 Emit("conv2d_split", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"phases_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"columns_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"same_bits\":{(same ? "true" : "false")}");
             }
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
@@ -532,6 +520,18 @@ static unsafe void KernelLoop7(int reps)
 // Two variants of one call, alternating call by call (`set(v)` selects variant v) so that the machine's drift hits
 // both alike: the wall time of each timed call, per variant. A first untimed call of each variant warms it up; with
 // warmEach, every timed call follows an untimed one of its own variant (for jobs short enough that the switch shows).
+// A layer's forward convolution with a switch off (variant 0) and on (variant 1), alternating call by call: its
+// geometry, the times of each variant, and whether they gave the same bits.
+(Conv2dGeometry g, List<double>[] times, bool same) AlternateConv((int N, int C, int H, int O, int K, int S, int P) L, Action<bool> set)
+{
+    var (g, x, wt) = Layer(L);
+    var y0 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+    var y1 = Tensor.Empty(DType.Float32, L.N, L.O, g.OutH, g.OutW);
+    int v = 0;
+    var times = Alternate(opts.Runs ?? 21, i => set((v = i) == 1), () => backend.Conv2d(x, wt, null, v == 0 ? y0 : y1, g), warmEach: false);
+    return (g, times, y0.ToArray<float>().AsSpan().SequenceEqual(y1.ToArray<float>()));
+}
+
 // The layers of an op, or those BENCH_LAYERS lists instead ("N,C,H,O,K,S,P;…").
 static (int N, int C, int H, int O, int K, int S, int P)[] BenchLayers((int N, int C, int H, int O, int K, int S, int P)[] defaults) =>
     Environment.GetEnvironmentVariable("BENCH_LAYERS") is string list
