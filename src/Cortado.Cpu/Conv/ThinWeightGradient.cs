@@ -11,9 +11,9 @@ namespace Cortado.Cpu.Conv;
 /// dW[o, c, kh, kw] = Σ over samples and output pixels of dy[n, o, oh, ow]·x[n, c, oh + kh·d − p, ow + kw·d − p], for a
 /// stride-1 convolution whose dW is thin (LeNet's first layer: 6×25): as a GEMM, dy·colsᵀ spends its time building the
 /// column matrix (25 × 50,176 values at batch 64) for a product a few rows tall. Here each
-/// output row's dy and the matching shifted row of a zero-padded copy of x are multiplied as vectors along ow, with
-/// four vector accumulators taking the rows (n, oh) in turn; the lanes and accumulators are added up in a fixed
-/// order at the end. Each dW element is summed by one thread in an order that depends only on the shape, so the
+/// output row's dy and the matching shifted row of a zero-padded copy of x are multiplied as vectors along ow, four
+/// output channels at a time (each x vector loaded once for the four), every output one chain over the rows in order,
+/// its lanes added in order at the end. Each dW element is summed by one thread in an order that depends only on the shape, so the
 /// result is the same for any thread count; the order differs from the GEMM's, so <see cref="Applies"/> reads the
 /// shape alone.
 /// </summary>
@@ -23,9 +23,10 @@ internal static unsafe class ThinWeightGradient<T> where T : unmanaged, IFloatin
     internal static bool Enabled = true;
 
     /// <summary>
-    /// Most weights per output channel (C/G·KH·KW) and output channels per group for the direct form. Each product here
-    /// loads both its factors, where the GEMM reuses them from registers: LeNet's second layer (150 weights per output
-    /// channel) ran 1.5–2× slower this way, its first (25) 2–3× faster (`Cortado.Bench.Gemm --op wgrad`).
+    /// Most weights per output channel (C/G·KH·KW) and output channels per group for the direct form. Each x vector here
+    /// serves four products, where the GEMM's tile reuses its factors far more: LeNet's second layer (150 weights per
+    /// output channel) ran as fast or up to 1.5× slower this way, its first (25) 2–3× faster (`Cortado.Bench.Gemm --op
+    /// wgrad`).
     /// </summary>
     internal const int MaxRowLength = 32, MaxOutChannels = 32;
 
@@ -64,85 +65,82 @@ internal static unsafe class ThinWeightGradient<T> where T : unmanaged, IFloatin
                     new Span<T>(dst + geo.OutW, owp - geo.OutW).Clear();
                 }
         });
-        // One item per (output channel, input channel of its group): its KH·KW weights.
-        CortadoThreads.ParallelFor(g.OutC * cg, item =>
+        // One item per (block of four output channels of a group, input channel of the group): their KH·KW weights each.
+        // A group with fewer than four left fills the block with its last channel again and keeps one result of it.
+        int blocks = (ocg + 3) / 4;
+        CortadoThreads.ParallelFor(g.Groups * blocks * cg, item =>
         {
-            int o = item / cg, ci = item % cg, c = o / ocg * cg + ci;
-            T* w = (T*)pdw + ((long)o * cg + ci) * kk;
+            int gi = item / (blocks * cg), rest = item % (blocks * cg), b = rest / cg, ci = rest % cg;
+            int c = gi * cg + ci, first = gi * ocg + 4 * b, count = Math.Min(4, ocg - 4 * b);
+            Span<int> os = [first, first + Math.Min(1, count - 1), first + Math.Min(2, count - 1), first + Math.Min(3, count - 1)];
             for (int kh = 0; kh < geo.KH; kh++)
                 for (int kw = 0; kw < geo.KW; kw++)
-                    w[kh * geo.KW + kw] = Tap((T*)pxs, (T*)pdys, geo, o, c, kh * geo.DilationH * wp + kw * geo.DilationW, hp, wp, owp, lanes);
+                {
+                    var (t0, t1, t2, t3) = Taps((T*)pxs, (T*)pdys, geo, os[0], os[1], os[2], os[3], c, kh * geo.DilationH * wp + kw * geo.DilationW, hp, wp, owp, lanes);
+                    int at = ci * kk + kh * geo.KW + kw;
+                    T* w = (T*)pdw + at;
+                    w[(long)os[0] * cg * kk] = t0;
+                    if (count > 1) w[(long)os[1] * cg * kk] = t1;
+                    if (count > 2) w[(long)os[2] * cg * kk] = t2;
+                    if (count > 3) w[(long)os[3] * cg * kk] = t3;
+                }
         });
     }
 
-    // Σ over n, oh, ow of dy[n, o, oh, ow]·xs[n, c, oh + off] for one tap (off = kh·d·wp + kw·d in the padded plane).
+    // Σ over n, oh, ow of dy[n, oₖ, oh, ow]·xs[n, c, oh + off] for one tap (off = kh·d·wp + kw·d in the padded plane)
+    // and four output channels o₀…o₃ at once: each row's x vector is loaded once for all four. Each output is one
+    // chain of fused multiply-adds over the rows' vectors in order, its lanes added in order at the end.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static T Tap(T* xs, T* dys, in Conv2dGeometry g, int o, int c, int off, int hp, int wp, int owp, int lanes)
+    private static (T, T, T, T) Taps(T* xs, T* dys, in Conv2dGeometry g, int o0, int o1, int o2, int o3, int c, int off,
+                                     int hp, int wp, int owp, int lanes)
     {
         int samples = g.N, outH = g.OutH, outW = g.OutW;
-        nint dySample = (nint)g.OutC * outH * owp, xSample = (nint)g.C * hp * wp;
-        T* d0 = dys + (nint)o * outH * owp;
-        T* s0 = xs + (nint)c * hp * wp + off;
+        nint dySample = (nint)g.OutC * outH * owp, xSample = (nint)g.C * hp * wp, plane = (nint)outH * owp;
+        T* d0 = dys + o0 * plane, d1 = dys + o1 * plane, d2 = dys + o2 * plane, d3 = dys + o3 * plane;
+        T* x0 = xs + (nint)c * hp * wp + off;
         if (lanes > 1)
         {
-            // Four accumulators: a row's vectors in turn (a0, a1, a2, a3, a0, …) when it has four or more; rows of two
-            // vectors in pairs (a0, a1 for the even row, a2, a3 for the odd one); rows of one or three vectors four
-            // or two rows at a time likewise. So narrow rows still keep four chains of fused multiply-adds in
-            // flight, and which accumulator takes which product depends on the shape alone.
             Vector<T> a0 = Vector<T>.Zero, a1 = Vector<T>.Zero, a2 = Vector<T>.Zero, a3 = Vector<T>.Zero;
-            int vpr = owp / lanes;
             for (int n = 0; n < samples; n++)
             {
-                T* d = d0 + n * dySample, s = s0 + n * xSample;
-                int oh = 0;
-                if (vpr == 1)
-                {
-                    for (; oh + 4 <= outH; oh += 4, d += 4 * owp, s += 4 * wp)
+                nint dn = n * dySample;
+                T* s = x0 + n * xSample;
+                for (int oh = 0; oh < outH; oh++, s += wp, dn += owp)
+                    for (int v = 0; v < owp; v += lanes)
                     {
-                        a0 = VectorFma<T>.Of(Load(d), Load(s), a0);
-                        a1 = VectorFma<T>.Of(Load(d + owp), Load(s + wp), a1);
-                        a2 = VectorFma<T>.Of(Load(d + 2 * owp), Load(s + 2 * wp), a2);
-                        a3 = VectorFma<T>.Of(Load(d + 3 * owp), Load(s + 3 * wp), a3);
+                        var xv = Load(s + v);
+                        a0 = VectorFma<T>.Of(Load(d0 + dn + v), xv, a0);
+                        a1 = VectorFma<T>.Of(Load(d1 + dn + v), xv, a1);
+                        a2 = VectorFma<T>.Of(Load(d2 + dn + v), xv, a2);
+                        a3 = VectorFma<T>.Of(Load(d3 + dn + v), xv, a3);
                     }
-                }
-                else if (vpr == 2)
-                {
-                    for (; oh + 2 <= outH; oh += 2, d += 2 * owp, s += 2 * wp)
-                    {
-                        a0 = VectorFma<T>.Of(Load(d), Load(s), a0);
-                        a1 = VectorFma<T>.Of(Load(d + lanes), Load(s + lanes), a1);
-                        a2 = VectorFma<T>.Of(Load(d + owp), Load(s + wp), a2);
-                        a3 = VectorFma<T>.Of(Load(d + owp + lanes), Load(s + wp + lanes), a3);
-                    }
-                }
-                for (; oh < outH; oh++, d += owp, s += wp)
-                {
-                    int v = 0;
-                    for (; v + 4 * lanes <= owp; v += 4 * lanes)
-                    {
-                        a0 = VectorFma<T>.Of(Load(d + v), Load(s + v), a0);
-                        a1 = VectorFma<T>.Of(Load(d + v + lanes), Load(s + v + lanes), a1);
-                        a2 = VectorFma<T>.Of(Load(d + v + 2 * lanes), Load(s + v + 2 * lanes), a2);
-                        a3 = VectorFma<T>.Of(Load(d + v + 3 * lanes), Load(s + v + 3 * lanes), a3);
-                    }
-                    if (v < owp) a0 = VectorFma<T>.Of(Load(d + v), Load(s + v), a0);
-                    if ((v += lanes) < owp) a1 = VectorFma<T>.Of(Load(d + v), Load(s + v), a1);
-                    if ((v += lanes) < owp) a2 = VectorFma<T>.Of(Load(d + v), Load(s + v), a2);
-                }
             }
-            var sum = (a0 + a1) + (a2 + a3);
-            T total = T.Zero;
-            for (int l = 0; l < lanes; l++) total += sum[l];
-            return total;
+            return (Lanes(a0, lanes), Lanes(a1, lanes), Lanes(a2, lanes), Lanes(a3, lanes));
         }
-        T t = T.Zero;
+        T t0 = T.Zero, t1 = T.Zero, t2 = T.Zero, t3 = T.Zero;
         for (int n = 0; n < samples; n++)
         {
-            T* d = d0 + n * dySample, s = s0 + n * xSample;
-            for (int oh = 0; oh < outH; oh++, d += owp, s += wp)
-                for (int ow = 0; ow < outW; ow++) t = T.FusedMultiplyAdd(d[ow], s[ow], t);
+            nint dn = n * dySample;
+            T* s = x0 + n * xSample;
+            for (int oh = 0; oh < outH; oh++, s += wp, dn += owp)
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    T xv = s[ow];
+                    t0 = T.FusedMultiplyAdd(d0[dn + ow], xv, t0);
+                    t1 = T.FusedMultiplyAdd(d1[dn + ow], xv, t1);
+                    t2 = T.FusedMultiplyAdd(d2[dn + ow], xv, t2);
+                    t3 = T.FusedMultiplyAdd(d3[dn + ow], xv, t3);
+                }
         }
-        return t;
+        return (t0, t1, t2, t3);
+    }
+
+    // The lanes of a vector added in order.
+    private static T Lanes(Vector<T> v, int lanes)
+    {
+        T total = T.Zero;
+        for (int l = 0; l < lanes; l++) total += v[l];
+        return total;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
