@@ -41,14 +41,15 @@ foreach (var op in opts.Ops)
         else if (op == "kernel")
         {
             // The 512-bit float micro-kernel alone on L1-resident panels: the ceiling the driver can reach now.
-            double t = Median(() => CortadoThreads.ParallelFor(threads, _ => KernelLoop(2000)), opts.Runs ?? 11);
-            Emit("kernel", $"\"threads\":{threads},\"gflops\":{Fmt(threads * 2.0 * 12 * 32 * 256 * 2000 / t / 1e9)},\"gflops_per_cpu_s\":{Fmt(threads * 2.0 * 12 * 32 * 256 * 2000 / CpuClock.LastCpu / 1e9)}");
+            double flop = threads * 2.0 * F32x512.MR * F32x512.NR * 256 * 2000;
+            double t = Median(() => CortadoThreads.ParallelFor(threads, _ => KernelLoop<F32x512>(2000)), opts.Runs ?? 11);
+            Emit("kernel", $"\"threads\":{threads},\"gflops\":{Fmt(flop / t / 1e9)},\"gflops_per_cpu_s\":{Fmt(flop / CpuClock.LastCpu / 1e9)}");
         }
         else if (op == "kernel7")
         {
             // The 7×32 float micro-kernel alone on L1-resident panels.
-            double t = Median(() => CortadoThreads.ParallelFor(threads, _ => KernelLoop7(2000)), opts.Runs ?? 11);
-            Emit("kernel7", $"\"threads\":{threads},\"gflops\":{Fmt(threads * 2.0 * 7 * 32 * 256 * 2000 / t / 1e9)}");
+            double t = Median(() => CortadoThreads.ParallelFor(threads, _ => KernelLoop<F32x512Seven>(2000)), opts.Runs ?? 11);
+            Emit("kernel7", $"\"threads\":{threads},\"gflops\":{Fmt(threads * 2.0 * F32x512Seven.MR * F32x512Seven.NR * 256 * 2000 / t / 1e9)}");
         }
         else if (op == "tune")
         {
@@ -491,27 +492,16 @@ Tensor Random(DType dt, int count, int[]? shape = null)
     return Tensor.FromArray(e, shape);
 }
 
-static unsafe void KernelLoop(int reps)
+// A float32 micro-kernel over one MR×256 A panel and one 256×NR B panel, reps times: both stay in L1.
+static unsafe void KernelLoop<TK>(int reps) where TK : struct, IMicroKernel<float>
 {
-    float* a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(12 * 256 * 4, 64);
-    float* b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(32 * 256 * 4, 64);
-    float* c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(12 * 32 * 4, 64);
-    for (int i = 0; i < 12 * 256; i++) a[i] = 0.001f * i;
-    for (int i = 0; i < 32 * 256; i++) b[i] = 0.002f * i;
-    for (int r = 0; r < reps; r++) F32x512.Run(256, a, b, c, 32, 1f, 1f);
-    System.Runtime.InteropServices.NativeMemory.AlignedFree(a);
-    System.Runtime.InteropServices.NativeMemory.AlignedFree(b);
-    System.Runtime.InteropServices.NativeMemory.AlignedFree(c);
-}
-
-static unsafe void KernelLoop7(int reps)
-{
-    float* a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(7 * 256 * 4, 64);
-    float* b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(32 * 256 * 4, 64);
-    float* c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(7 * 32 * 4, 64);
-    for (int i = 0; i < 7 * 256; i++) a[i] = 0.001f * i;
-    for (int i = 0; i < 32 * 256; i++) b[i] = 0.002f * i;
-    for (int r = 0; r < reps; r++) F32x512Seven.Run(256, a, b, c, 32, 1f, 1f);
+    int mr = TK.MR, nr = TK.NR;
+    float* a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(mr * 256 * 4), 64);
+    float* b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(nr * 256 * 4), 64);
+    float* c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(mr * nr * 4), 64);
+    for (int i = 0; i < mr * 256; i++) a[i] = 0.001f * i;
+    for (int i = 0; i < nr * 256; i++) b[i] = 0.002f * i;
+    for (int r = 0; r < reps; r++) TK.Run(256, a, b, c, nr, 1f, 1f);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(a);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(b);
     System.Runtime.InteropServices.NativeMemory.AlignedFree(c);

@@ -65,16 +65,31 @@ internal readonly struct ShiftedLayout
     {
         _g = g;
         Samples = samples;
-        int hp = (g.OutH - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
-        int wp = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
-        Hq = (hp - 1) / g.StrideH + 1;
-        Wq = (wp - 1) / g.StrideW + 1;
+        (Hq, Wq) = PlaneSize(g);
         _rowPhase = Phases(g.KH, g.DilationH, g.StrideH, out RowPhases);
         _colPhase = Phases(g.KW, g.DilationW, g.StrideW, out ColPhases);
-        _paddedM = checked((samples - 1) * Hq * Wq + g.OutH * Wq);
+        _paddedM = PaddedRows(g, samples);
         M = wholeRows ? checked(samples * g.OutH * g.OutW) : _paddedM;
         Rows = wholeRows ? new ShiftedRows(g.OutW, Wq, g.OutH, (long)Hq * Wq) : default;
         PlaneElements = (long)(g.C / g.Groups) * RowPhases * ColPhases * samples * Hq * Wq;
+    }
+
+    // Rows and columns of one plane: the padded input a stride phase of the output reads.
+    private static (int Hq, int Wq) PlaneSize(in Conv2dGeometry g)
+    {
+        int hp = (g.OutH - 1) * g.StrideH + (g.KH - 1) * g.DilationH + 1;
+        int wp = (g.OutW - 1) * g.StrideW + (g.KW - 1) * g.DilationW + 1;
+        return ((hp - 1) / g.StrideH + 1, (wp - 1) / g.StrideW + 1);
+    }
+
+    /// <summary>
+    /// GEMM rows of <paramref name="samples"/> samples over every plane pixel (<see cref="M"/> without whole rows),
+    /// without building the layout.
+    /// </summary>
+    public static int PaddedRows(in Conv2dGeometry g, int samples)
+    {
+        var (hq, wq) = PlaneSize(g);
+        return checked((samples - 1) * hq * wq + g.OutH * wq);
     }
 
     // Index of each phase that a tap meets among those met (-1 for the others).
@@ -224,9 +239,9 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
         if (tile == 0 || g.OutW % tile != 0 || WholeRows == false) return false;
         if (WholeRows == true) return true;
         int ocg = g.OutC / g.Groups;
-        var padded = new ShiftedLayout(g, samples);
-        var (mr, nr) = GemmKernels.UnswappedTile<T>(padded.M, ocg);
-        long paddedCost = (long)RoundUp(padded.M, mr) * RoundUp(ocg, nr);
+        int paddedM = ShiftedLayout.PaddedRows(g, samples);
+        var (mr, nr) = GemmKernels.UnswappedTile<T>(paddedM, ocg);
+        long paddedCost = (long)RoundUp(paddedM, mr) * RoundUp(ocg, nr);
         long wholeCost = (long)samples * g.OutH * g.OutW * RoundUp(ocg, GemmKernels.ShiftedRowsTileColumns);
         return wholeCost < paddedCost;
     }
@@ -235,7 +250,7 @@ internal static unsafe class ShiftedConv<T> where T : unmanaged, IFloatingPointI
 
     // Samples per chunk: one when a sample's planes are tall enough, else enough to reach TargetRows, evened out over
     // the batch. Depends on the shapes only.
-    private static int SamplesPerChunk(in Conv2dGeometry g) => ConvDriver<T>.SamplesPerChunk(g.N, new ShiftedLayout(g, 1).M, TargetRows);
+    private static int SamplesPerChunk(in Conv2dGeometry g) => ConvDriver<T>.SamplesPerChunk(g.N, ShiftedLayout.PaddedRows(g, 1), TargetRows);
 
     /// <summary>y = act(conv2d(x, w) + bias + residual), the same bits as the im2col and implicit GEMMs.</summary>
     public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act, T* residual)
