@@ -20,7 +20,7 @@ public static class OnnxImporter
     /// initializer's bytes are released once its tensor is made: the process then holds the weights about once, not
     /// twice, at its peak.
     /// </summary>
-    public static IrGraph Load(string path) => Import(OnnxModel.Load(path), Path.GetDirectoryName(Path.GetFullPath(path)), release: true);
+    public static IrGraph Load(string path) => Import(OnnxModel.LoadForImport(path), Path.GetDirectoryName(Path.GetFullPath(path)), release: true);
 
     /// <summary>Imports an already loaded and validated model; <paramref name="modelDirectory"/> resolves external tensor data.</summary>
     public static IrGraph Import(ModelProto model, string? modelDirectory = null) => Import(model, modelDirectory, release: false);

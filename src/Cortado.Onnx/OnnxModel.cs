@@ -40,6 +40,39 @@ public static class OnnxModel
     }
 
     /// <summary>
+    /// As <see cref="Load"/>, for a caller that converts the model's tensors and then drops the proto (the importer):
+    /// the main graph's large initializers come back as external data that points into the model file itself
+    /// (<see cref="ModelSkeleton"/>), so their bytes are read once, straight into the tensors, instead of being held as
+    /// protobuf byte strings first. Files the rewrite does not handle are loaded as <see cref="Load"/> does.
+    /// </summary>
+    internal static ModelProto LoadForImport(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var info = new FileInfo(path);
+        if (!info.Exists || info.Length > MaxFileBytes || info.Length == 0) return Load(path);
+        byte[]? skeleton;
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            skeleton = ModelSkeleton.TryBuild(handle, info.Length, info.Name);
+        }
+        catch (IOException) { return Load(path); }
+        if (skeleton is null) return Load(path);
+        try
+        {
+            using var ms = new MemoryStream(skeleton, writable: false);
+            var model = ParseMessage<ModelProto>(ms, path);
+            Validate(model, path, info.DirectoryName);
+            return model;
+        }
+        catch (OnnxFormatException)
+        {
+            // Report the problem as the file itself shows it (and load it that way if the rewrite was the problem).
+            return Load(path);
+        }
+    }
+
+    /// <summary>
     /// Parses and checks a model held in memory; <paramref name="source"/> names it in errors and
     /// <paramref name="modelDirectory"/> (when given) is where external tensor data is looked up.
     /// </summary>

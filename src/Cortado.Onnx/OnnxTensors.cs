@@ -57,6 +57,18 @@ public static class OnnxTensors
         }
         int n = (int)numel;
 
+        // Fixed-size numeric data in another file is read straight into the tensor's array.
+        if (seg is ExternalSegment direct)
+        {
+            switch (dtype)
+            {
+                case DType.Float32: return Make(ReadExternal<float>(direct, n, where), shape);
+                case DType.Float64: return Make(ReadExternal<double>(direct, n, where), shape);
+                case DType.Int64: return Make(ReadExternal<long>(direct, n, where), shape);
+                case DType.Int32: return Make(ReadExternal<int>(direct, n, where), shape);
+            }
+        }
+
         ReadOnlySpan<byte> raw = default;
         bool fromRaw = false;
         byte[]? external = null;
@@ -111,6 +123,14 @@ public static class OnnxTensors
     private static Tensor Make<T>(T[] data, int[] shape) where T : unmanaged => new(new Storage<T>(data), shape);
 
     // raw_data is little-endian by the ONNX spec; the length was checked against the dims before.
+    private static T[] ReadExternal<T>(ExternalSegment seg, int n, string where) where T : unmanaged
+    {
+        var result = new T[n];
+        TensorChecks.ReadSegment(seg, MemoryMarshal.AsBytes(result.AsSpan()), where);
+        if (!BitConverter.IsLittleEndian) SwapBytes(result);
+        return result;
+    }
+
     private static T[] FromRaw<T>(ReadOnlySpan<byte> raw, int n) where T : unmanaged
     {
         var result = new T[n];

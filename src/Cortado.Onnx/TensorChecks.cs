@@ -138,15 +138,23 @@ internal static class TensorChecks
     {
         if (seg.Length > Array.MaxLength) throw new OnnxFormatException($"{where}: external data of {seg.Length} bytes is larger than one array can hold");
         var bytes = new byte[seg.Length];
-        using var fs = new FileStream(seg.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        fs.Seek(seg.Offset, SeekOrigin.Begin);
-        int done = 0;
-        while (done < bytes.Length)
-        {
-            int n = fs.Read(bytes, done, bytes.Length - done);
-            if (n == 0) throw new OnnxFormatException($"{where}: external data file '{seg.Path}' ended early");
-            done += n;
-        }
+        ReadSegment(seg, bytes, where);
         return bytes;
+    }
+
+    /// <summary>Reads an external segment's bytes into <paramref name="destination"/>, which must be exactly its length.</summary>
+    public static void ReadSegment(ExternalSegment seg, Span<byte> destination, string where)
+    {
+        if (destination.Length != seg.Length)
+            throw new OnnxFormatException($"{where}: external data of {seg.Length} bytes does not fit {destination.Length} bytes");
+        using var handle = File.OpenHandle(seg.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long at = seg.Offset;
+        while (!destination.IsEmpty)
+        {
+            int n = RandomAccess.Read(handle, destination, at);
+            if (n == 0) throw new OnnxFormatException($"{where}: external data file '{seg.Path}' ended early");
+            destination = destination[n..];
+            at += n;
+        }
     }
 }

@@ -95,6 +95,26 @@ public sealed class ModelFuzzTests : IDisposable
         return Wrap(g);
     }
 
+    // MatMul by a weight in raw_data large enough to be read from the file directly (8 KiB), Relu, then MatMul by
+    // a small raw weight that stays inline.
+    private static ModelProto RawMlp(Random rng)
+    {
+        var g = new GraphProto { Name = "raw" };
+        g.Input.Add(Value("x", 1, 1, 32));
+        g.Output.Add(Value("y", 1, 1, 4));
+        foreach (var (name, rows, cols) in new[] { ("w", 32, 64), ("w2", 64, 4) })
+        {
+            var values = Floats(name, rng, rows, cols).FloatData.ToArray();
+            var t = new TensorProto { Name = name, DataType = 1, RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) };
+            t.Dims.AddRange([rows, cols]);
+            g.Initializer.Add(t);
+        }
+        g.Node.Add(Named("mm", "MatMul", ["x", "w"], ["h"]));
+        g.Node.Add(Named("relu", "Relu", ["h"], ["r"]));
+        g.Node.Add(Named("mm2", "MatMul", ["r", "w2"], ["y"]));
+        return Wrap(g);
+    }
+
     // MatMul → Add → Tanh → Mul, Clip with min/max inputs, then If on a constant condition.
     private static ModelProto Dense(Random rng)
     {
@@ -140,6 +160,7 @@ public sealed class ModelFuzzTests : IDisposable
     private static string Mutate(ModelProto m, Random rng)
     {
         var g = m.Graph;
+        if (g.Node.Count == 0) return "no-op"; // every node removed by an earlier step
         switch (rng.Next(16))
         {
             case 0:
@@ -152,7 +173,7 @@ public sealed class ModelFuzzTests : IDisposable
             {
                 var n = g.Node[rng.Next(g.Node.Count)];
                 if (n.Input.Count > 0 && rng.Next(2) == 0) n.Input.RemoveAt(rng.Next(n.Input.Count));
-                else n.Input.Add(rng.Next(3) == 0 ? "" : g.Initializer[rng.Next(g.Initializer.Count)].Name);
+                else n.Input.Add(rng.Next(3) == 0 || g.Initializer.Count == 0 ? "" : g.Initializer[rng.Next(g.Initializer.Count)].Name);
                 return $"node '{n.Name}' inputs → [{string.Join(", ", n.Input)}]";
             }
             case 2:
@@ -186,6 +207,7 @@ public sealed class ModelFuzzTests : IDisposable
             }
             case 4:
             {
+                if (g.Initializer.Count == 0) return "no-op";
                 var t = g.Initializer[rng.Next(g.Initializer.Count)];
                 if (t.Dims.Count > 0 && rng.Next(3) > 0) t.Dims[rng.Next(t.Dims.Count)] = Odd(rng);
                 else t.Dims.Add(Odd(rng));
@@ -193,12 +215,14 @@ public sealed class ModelFuzzTests : IDisposable
             }
             case 5:
             {
+                if (g.Initializer.Count == 0) return "no-op";
                 var t = g.Initializer[rng.Next(g.Initializer.Count)];
                 t.DataType = rng.Next(25);
                 return $"initializer '{t.Name}' data type → {t.DataType}";
             }
             case 6:
             {
+                if (g.Initializer.Count == 0) return "no-op";
                 var t = g.Initializer[rng.Next(g.Initializer.Count)];
                 var raw = new byte[rng.Next(3) == 0 ? rng.Next(64) : rng.Next(4096)];
                 rng.NextBytes(raw);
@@ -210,6 +234,7 @@ public sealed class ModelFuzzTests : IDisposable
             }
             case 7:
             {
+                if (g.Initializer.Count == 0) return "no-op";
                 var t = g.Initializer[rng.Next(g.Initializer.Count)];
                 t.DataLocation = TensorProto.Types.DataLocation.External;
                 string[] paths = ["../../etc/passwd", "/etc/hostname", "missing.bin", "", "sub/../../x.bin", "weights.bin"];
@@ -262,6 +287,7 @@ public sealed class ModelFuzzTests : IDisposable
             }
             case 14:
             {
+                if (g.Initializer.Count == 0) return "no-op";
                 var t = g.Initializer[rng.Next(g.Initializer.Count)];
                 // Element data disagreeing with the dims: too few or too many values.
                 if (t.FloatData.Count > 0) { if (rng.Next(2) == 0) t.FloatData.RemoveAt(0); else t.FloatData.Add(1); }
@@ -327,13 +353,20 @@ public sealed class ModelFuzzTests : IDisposable
     }
 
     // Parse, import, plan and (when the inputs are small and fully shaped) run. Returns "ok", the typed
-    // error's type, or throws what is not a Cortado error.
-    private string Pipeline(byte[] bytes, Random rng)
+    // error's type, or throws what is not a Cortado error. viaFile loads the bytes as a model file (OnnxImporter.Load,
+    // which reads large raw weights straight from the file) instead of parsing them from memory.
+    private string Pipeline(byte[] bytes, Random rng, bool viaFile)
     {
         try
         {
-            var model = OnnxModel.Parse(bytes, "fuzz.onnx", _dir);
-            var graph = OnnxImporter.Import(model, _dir);
+            IrGraph graph;
+            if (viaFile)
+            {
+                string path = Path.Combine(_dir, "fuzz.onnx");
+                File.WriteAllBytes(path, bytes);
+                graph = OnnxImporter.Load(path);
+            }
+            else graph = OnnxImporter.Import(OnnxModel.Parse(bytes, "fuzz.onnx", _dir), _dir);
             var session = new InferenceSession(graph);
             var inputs = Inputs(graph, rng);
             if (inputs.Count > 0 || !graph.RequiredInputs.Any()) session.Run(inputs);
@@ -352,9 +385,11 @@ public sealed class ModelFuzzTests : IDisposable
     {
         int cases = int.Parse(Environment.GetEnvironmentVariable("CORTADO_FUZZ_CASES") ?? "5000");
         var master = new Random(int.Parse(Environment.GetEnvironmentVariable("CORTADO_FUZZ_SEED") ?? "20261122"));
-        Func<Random, ModelProto>[] seeds = [Cnn, ShapeOps, Dense];
-        // The seeds themselves load and run.
-        foreach (var seed in seeds) Assert.Equal("ok", Pipeline(seed(new Random(1)).ToByteArray(), new Random(1)));
+        Func<Random, ModelProto>[] seeds = [Cnn, ShapeOps, Dense, RawMlp];
+        // The seeds themselves load and run, from memory and from a file.
+        foreach (var seed in seeds)
+            foreach (bool viaFile in new[] { false, true })
+                Assert.Equal("ok", Pipeline(seed(new Random(1)).ToByteArray(), new Random(1), viaFile));
 
         var outcomes = new Dictionary<string, int>();
         var failures = new List<string>();
@@ -377,7 +412,7 @@ public sealed class ModelFuzzTests : IDisposable
             var worker = new Thread(() =>
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
-                try { outcome = Pipeline(bytes, rng); }
+                try { outcome = Pipeline(bytes, rng, viaFile: k % 2 == 1); }
                 catch (Exception e) { error = e; }
                 allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             }, 64 << 20) { IsBackground = true };
