@@ -261,6 +261,27 @@ foreach (var op in opts.Ops)
             }
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
         }
+        else if (op == "slice")
+        {
+            // One sample's explicit im2col unfolded and multiplied whole against a slice of output rows at a time
+            // (ConvDriver.ColumnSliceBytes), alternating call by call: ResNet's stem and LeNet-sized layers.
+            (int N, int C, int H, int O, int K, int S, int P)[] layers =
+            [
+                (1, 3, 224, 64, 7, 2, 3), (8, 3, 224, 64, 7, 2, 3), (16, 3, 64, 64, 7, 2, 3), (1, 32, 112, 32, 3, 1, 1),
+            ];
+            layers = BenchLayers(layers);
+            var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Im2Col;
+            long budget = Cortado.Cpu.Conv.ConvDriver<float>.ColumnSliceBytes;
+            foreach (var L in layers)
+            {
+                var (g, times, same) = AlternateConv(L, on => Cortado.Cpu.Conv.ConvDriver<float>.ColumnSliceBytes = on ? budget : long.MaxValue);
+                Cortado.Cpu.Conv.ConvDriver<float>.ColumnSliceBytes = budget;
+                int rows = Cortado.Cpu.Conv.ConvDriver<float>.SliceRows(L.C * L.K * L.K, g.OutH, g.OutW, sizeof(float));
+                Emit("conv2d_slice", $"\"shape\":\"N{L.N} C{L.C} {L.H}x{L.H} O{L.O} k{L.K} s{L.S} p{L.P}\",\"threads\":{threads},\"whole_ms\":{Fmt(MedianOf(times[0]) * 1e3)},\"sliced_ms\":{Fmt(MedianOf(times[1]) * 1e3)},\"speedup\":{Fmt(MedianOf(times[0]) / MedianOf(times[1]))},\"slice_rows\":{rows},\"out_rows\":{g.OutH},\"same_bits\":{(same ? "true" : "false")}");
+            }
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
+        }
         else if (op == "split")
         {
             // The shifted-input convolution on several threads: two parallel phases per K block and block of rows against

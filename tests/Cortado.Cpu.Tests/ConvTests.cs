@@ -385,6 +385,57 @@ public sealed class ConvTests
         }
     }
 
+    [Fact]
+    public void SlicedColumnsGiveTheBitsOfWholeColumns()
+    {
+        // One sample's explicit im2col is unfolded and multiplied a slice of output rows at a time when its column
+        // matrix passes ColumnSliceBytes. Each case slices (checked below); its forward pass, plain and with residual
+        // and ReLU fused, gives the bits of the whole matrix at once and matches the float64 direct convolution.
+        (Conv2dGeometry g, bool withBias)[] cases =
+        [
+            (G(2, 3, 112, 112, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1), true),  // a ResNet stem at 112²: 147 × 3,136 columns
+            (G(1, 3, 101, 97, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1), false),   // 75 × 9,797 columns, slices of unequal tail
+            (G(1, 40, 40, 40, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1), true),   // K = 360 > KC: the bias is C's start
+        ];
+        foreach (var (g, _) in cases)
+            Assert.True(ConvDriver<float>.SliceRows(g.C * g.KH * g.KW, g.OutH, g.OutW, sizeof(float)) < g.OutH, $"{g} is not sliced");
+        var be = CpuBackend.Instance;
+        long saved = ConvDriver<float>.ColumnSliceBytes;
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                if (width is not (null or 256)) return;
+                foreach (var (g, withBias) in cases)
+                {
+                    var (x, w, bias, dy) = Inputs(g, withBias);
+                    var residual = RandomArray(dy.Length, 5);
+                    var reference = Reference(g, x, w, bias, dy);
+                    foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    {
+                        double[] Run(bool sliced, bool fused) => WithAlgorithm(ConvAlgorithm.Im2Col, () =>
+                        {
+                            ConvDriver<float>.ColumnSliceBytes = ConvDriver<double>.ColumnSliceBytes = sliced ? saved : long.MaxValue;
+                            var y = T(Enumerable.Repeat(double.NaN, dy.Length).ToArray(), dt, YShape(g));
+                            be.Conv2d(T(x, dt, XShape(g)), T(w, dt, WShape(g)), bias == null ? null : T(bias, dt, [g.OutC]), y, g,
+                                      fused ? Activation.Relu : default, fused ? T(residual, dt, YShape(g)) : null);
+                            return D(y);
+                        });
+                        string what = $"{g} {dt.Name()} width {width?.ToString() ?? "auto"} threads {threads}: sliced columns";
+                        var sliced = Run(true, false);
+                        BitEqual(what, Run(false, false), sliced);
+                        BitEqual(what + ", fused", Run(false, true), Run(true, true));
+                        Close(what + " against the direct convolution", reference.Y, reference.YScale, sliced, dt == DType.Float32 ? 1e-5 : 1e-12);
+                    }
+                }
+            });
+        }
+        finally
+        {
+            ConvDriver<float>.ColumnSliceBytes = ConvDriver<double>.ColumnSliceBytes = saved;
+        }
+    }
+
     // The forward pass (in each form) and the input gradient of each case, both dtypes, with a switch off and then on:
     // the bits must be the same.
     private static void SameBitsEitherWay(IEnumerable<(Conv2dGeometry g, bool withBias)> cases, ConvAlgorithm[] forms, Action<bool> set, string what)

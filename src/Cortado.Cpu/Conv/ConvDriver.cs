@@ -113,6 +113,28 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             ? GemmKernels.PackWholeA(transA, m, n, k, w, ldw, GemmScratch.WholeA, panels)
             : default;
 
+    /// <summary>
+    /// Largest column matrix (bytes) one sample's explicit im2col builds at once; wider outputs are unfolded and multiplied
+    /// a slice of output rows at a time (ResNet's 7×7 stem would otherwise hold 7.4 MB of columns per thread). The bits
+    /// are the same either way (each output's sum runs over K alone); tests switch it.
+    /// </summary>
+    internal static long ColumnSliceBytes = 1L << 20;
+
+    /// <summary>Fewest columns (output pixels) a slice keeps, so each slice's GEMM stays wide.</summary>
+    private const int MinSliceColumns = 1024;
+
+    // Output rows per slice of one sample's columns: all of them when they fit ColumnSliceBytes, else equal slices of at
+    // least MinSliceColumns columns that do.
+    internal static int SliceRows(int rowsK, int outH, int outW, int elementSize)
+    {
+        long rowBytes = (long)rowsK * outW * elementSize;
+        if (rowBytes * outH <= ColumnSliceBytes) return outH;
+        int rows = (int)Math.Max(ColumnSliceBytes / rowBytes, (MinSliceColumns + outW - 1) / outW);
+        if (rows >= outH) return outH;
+        int slices = (outH + rows - 1) / rows;
+        return (outH + slices - 1) / slices;
+    }
+
     /// <summary>GEMM width (output pixels) a chunk of samples aims for.</summary>
     private const int TargetColumns = 256;
 
@@ -225,7 +247,11 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
             T* stage = cnt == 1 ? null : (T*)GemmScratch.Stage.Get((nuint)((long)ocg * ld * sizeof(T)));
             // The GEMM packs its column panels from x itself unless it would run as Cᵀ (few output pixels).
             bool implicitCols = algorithm == ConvAlgorithm.Implicit && !GemmKernels.WouldSwap<T>(ocg, (int)ld);
-            T* cols = cnt == 1 && pointwise || implicitCols ? null : (T*)GemmScratch.Cols.Get((nuint)((long)rowsK * ld * sizeof(T)));
+            // One sample's columns are unfolded and multiplied a slice of output rows at a time (all rows at once
+            // unless the column matrix would pass ColumnSliceBytes).
+            int sliceRows = cnt == 1 ? SliceRows(rowsK, g.OutH, g.OutW, sizeof(T)) : g.OutH;
+            nint cld = cnt == 1 ? (nint)sliceRows * g.OutW : ld;
+            T* cols = cnt == 1 && pointwise || implicitCols ? null : (T*)GemmScratch.Cols.Get((nuint)((long)rowsK * cld * sizeof(T)));
             nint pc = (nint)cols;
             for (int gi = 0; gi < g.Groups; gi++)
             {
@@ -260,6 +286,23 @@ internal static unsafe class ConvDriver<T> where T : unmanaged, IFloatingPointIe
                     continue;
                 }
                 nint xgp = (nint)xg;
+                if (sliceRows < g.OutH)
+                {
+                    for (int oh0 = 0; oh0 < g.OutH; oh0 += sliceRows)
+                    {
+                        int oh1 = Math.Min(g.OutH, oh0 + sliceRows);
+                        nint q0 = (nint)oh0 * g.OutW, nq = (nint)(oh1 - oh0) * g.OutW;
+                        ForRanges(cg, (long)rowsK * nq, inner, (c0, c1) =>
+                        {
+                            for (int c = c0; c < c1; c++) Im2Col<T>.Unfold((T*)xgp, (T*)pc, nq, c, c + 1, g, oh0, oh1);
+                        });
+                        var slicePost = new BiasActivationEpilogue<T>(b != null && biasAtEnd ? b + gi * ocg : null, act,
+                                                                      rg == null ? null : rg + q0, ohw);
+                        GemmKernels.Gemm(false, false, ocg, (int)nq, rowsK, 1.0, wg, rowsK, 0, cols, nq, 0, beta, yg + q0, ohw, 0, 1, inner,
+                                         slicePost.IsEmpty ? null : slicePost, whole);
+                    }
+                    continue;
+                }
                 ForRanges(cnt * cg, (long)rowsK * ld, inner, (r0, r1) =>
                 {
                     // Range over (sample, channel) pairs: rows of different pairs never overlap.

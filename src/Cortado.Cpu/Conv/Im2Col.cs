@@ -17,11 +17,15 @@ namespace Cortado.Cpu.Conv;
 /// </summary>
 internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Writes rows of channels [c0, c1) of <paramref name="x"/> (channel 0 of the group, [C, H, W]) into <paramref name="cols"/> (row 0 of channel 0; rows <paramref name="ld"/> apart).</summary>
+    /// <summary>
+    /// Writes rows of channels [c0, c1) of <paramref name="x"/> (channel 0 of the group, [C, H, W]) into <paramref name="cols"/>
+    /// (row 0 of channel 0; rows <paramref name="ld"/> apart). With <paramref name="oh0"/> and <paramref name="oh1"/>, only the
+    /// columns of output rows [oh0, oh1) are written, from column 0 of <paramref name="cols"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Unfold(T* x, T* cols, nint ld, int c0, int c1, in Conv2dGeometry g)
+    public static void Unfold(T* x, T* cols, nint ld, int c0, int c1, in Conv2dGeometry g, int oh0 = 0, int oh1 = int.MaxValue)
     {
-        int oh_ = g.OutH, ow_ = g.OutW, kh_ = g.KH, kw_ = g.KW;
+        int oh_ = Math.Min(g.OutH, oh1), ow_ = g.OutW, kh_ = g.KH, kw_ = g.KW;
         nint hw = (nint)g.H * g.W;
         for (int c = c0; c < c1; c++)
         {
@@ -33,9 +37,9 @@ internal static unsafe class Im2Col<T> where T : unmanaged, IFloatingPointIeee75
                     T* row = cols + ((nint)(c * kh_ + kh) * kw_ + kw) * ld;
                     var (lo, hi) = ValidRange(kw, g.PadW, g.DilationW, g.StrideW, g.W, ow_);
                     int iw0 = lo * g.StrideW - g.PadW + kw * g.DilationW;
-                    for (int oh = 0; oh < oh_; oh++)
+                    for (int oh = oh0; oh < oh_; oh++)
                     {
-                        T* dst = row + (nint)oh * ow_;
+                        T* dst = row + (nint)(oh - oh0) * ow_;
                         int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
                         if ((uint)ih >= (uint)g.H || lo >= hi)
                         {
