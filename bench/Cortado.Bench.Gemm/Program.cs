@@ -282,6 +282,32 @@ foreach (var op in opts.Ops)
             }
             Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = algo;
         }
+        else if (op == "gemmshape")
+        {
+            // Plain float32 GEMMs of the shapes of convolution products (pixels × output channels × C·k², A and B
+            // row-major), at the --threads given; BENCH_GEMMS="m,n,k;…" overrides the list.
+            (int M, int N, int K)[] shapes = [(3136, 64, 576), (784, 128, 1152), (196, 256, 2304), (49, 512, 4608), (3136, 256, 64), (3136, 64, 256)];
+            if (Environment.GetEnvironmentVariable("BENCH_GEMMS") is string list)
+                shapes = [.. list.Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2]))];
+            foreach (var (m, n, k) in shapes)
+            {
+                var a = Random(DType.Float32, m * k, [m, k]);
+                var b = Random(DType.Float32, k * n, [k, n]);
+                var c = Tensor.Empty(DType.Float32, m, n);
+                // The calling thread alone (allowParallel false) against the pool, alternating call by call.
+                bool parallel = false;
+                var times = Alternate(opts.Runs ?? 21, v => parallel = v == 1, () =>
+                {
+                    unsafe
+                    {
+                        fixed (float* pa = a.Data<float>(), pb = b.Data<float>(), pc = c.Data<float>())
+                            GemmKernels.Gemm(false, false, m, n, k, 1.0, pa, k, 0, pb, n, 0, 0.0, pc, n, 0, 1, parallel);
+                    }
+                }, warmEach: false);
+                double gf = 2.0 * m * n * k / 1e9, t1 = MedianOf(times[0]), t2 = MedianOf(times[1]);
+                Emit("gemmshape", $"\"m\":{m},\"n\":{n},\"k\":{k},\"threads\":{threads},\"one_gflops\":{Fmt(gf / t1)},\"all_gflops\":{Fmt(gf / t2)},\"scaling\":{Fmt(t1 / t2)}");
+            }
+        }
         else if (op == "split")
         {
             // The shifted-input convolution on several threads: two parallel phases per K block and block of rows against
@@ -293,7 +319,9 @@ foreach (var op in opts.Ops)
             ];
             layers = BenchLayers(layers);
             var algo = Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm;
-            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
+            // BENCH_ALGO (im2col, implicit, shifted) picks another form than the shifted one.
+            Cortado.Cpu.Conv.ConvDriver<float>.ForwardAlgorithm = Environment.GetEnvironmentVariable("BENCH_ALGO") is string form
+                ? Enum.Parse<Cortado.Cpu.Conv.ConvAlgorithm>(form, ignoreCase: true) : Cortado.Cpu.Conv.ConvAlgorithm.Shifted;
             foreach (var L in layers)
             {
                 var (g, times, same) = AlternateConv(L, on => GemmBlocking.SplitColumns = on);

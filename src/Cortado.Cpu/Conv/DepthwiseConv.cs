@@ -63,8 +63,8 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
     /// offset per tap, so the output plane is computed as one flat run of Wq-wide rows (the columns past OutW are
     /// computed and dropped), vectors of it at a time with the sums in registers, whatever the row width. Every
     /// element is bias, then fused multiply-adds w·x + sum for each tap in (kh, kw) order, padding included as
-    /// zeros, in vector and scalar positions alike; then the residual (y's shape, may be null) is added and the
-    /// activation applied, plane by plane.
+    /// zeros, in vector and scalar positions alike. ReLU and Clip then bound the sums in registers when there is no
+    /// residual; otherwise the residual (y's shape) is added and the activation applied, plane by plane.
     /// </summary>
     public static void Forward(T* x, T* w, T* bias, T* y, Conv2dGeometry g, Activation act = default, T* residual = null)
     {
@@ -86,6 +86,10 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         int rounded = (total + chunk - 1) / chunk * chunk;
         long bufLen = Math.Max((long)sh * sw * phaseLen, offsets.Max() + (long)rounded);
         nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y, pr = (nint)residual;
+        // ReLU and Clip (MobileNet's ReLU6) are applied to the sums in registers when there is no residual to add
+        // first; other activations and residuals take a pass over each finished plane.
+        bool inPlane = Kernels.RowFinish.Bounds(act, out bool lower, out T lo, out bool upper, out T hi) && residual == null;
+        var bounds = inPlane ? new PlaneBounds(lower, lo, upper, hi) : default;
         CortadoThreads.ParallelRanges(g.N * g.OutC, PlanesPerTask((long)ohw * kk), (p0, p1) =>
         {
             T* buf = (T*)Gemm.GemmScratch.Cols.Get((nuint)(bufLen * sizeof(T)));
@@ -104,11 +108,12 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     Pad(xp, buf, g, hq, wq);
                     padded = xp;
                 }
-                fixed (int* off = offsets) Plane(buf, off, (T*)pw + (nint)o * kk, kk, pb == 0 ? T.Zero : ((T*)pb)[o], flat, total);
+                fixed (int* off = offsets) Plane(buf, off, (T*)pw + (nint)o * kk, kk, pb == 0 ? T.Zero : ((T*)pb)[o], flat, total, bounds);
                 for (int oh = 0; oh < g.OutH; oh++)
                     new ReadOnlySpan<T>(flat + (nint)oh * wq, g.OutW).CopyTo(new Span<T>(yp + (nint)oh * g.OutW, g.OutW));
-                Kernels.RowFinish.Apply(new Span<T>(yp, ohw), false, T.Zero,
-                                        pr != 0 ? new ReadOnlySpan<T>((T*)pr + (nint)plane * ohw, ohw) : default, act);
+                if (!inPlane)
+                    Kernels.RowFinish.Apply(new Span<T>(yp, ohw), false, T.Zero,
+                                            pr != 0 ? new ReadOnlySpan<T>((T*)pr + (nint)plane * ohw, ohw) : default, act);
             }
         });
     }
@@ -183,16 +188,22 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         if (i < count) evens[i / 2] = src[i];
     }
 
-    // flat[f] = bias + Σ_t w[t]·buf[off[t] + f] for f < total, each term added by a fused multiply-add in tap order
-    // (vector runs may write up to the next whole chunk). 512-bit vectors where the hardware runs them natively.
+    // A lower and an upper bound applied to each finished sum (IEEE maximum, then minimum), as RowFinish applies them.
+    private readonly record struct PlaneBounds(bool Lower, T Lo, bool Upper, T Hi);
+
+    // flat[f] = bias + Σ_t w[t]·buf[off[t] + f] for f < total, each term added by a fused multiply-add in tap order,
+    // then bounded (vector runs may write up to the next whole chunk). 512-bit vectors where the hardware runs them
+    // natively.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Plane(T* buf, int* off, T* wt, int kk, T bias, T* flat, int total)
+    private static void Plane(T* buf, int* off, T* wt, int kk, T bias, T* flat, int total, PlaneBounds bounds)
     {
         int f = 0;
+        bool lower = bounds.Lower, upper = bounds.Upper;
         if (VectorPaths.Enabled && Vector512.IsHardwareAccelerated)
         {
             int v = Vector512<T>.Count;
             var vb = Vector512.Create(bias);
+            Vector512<T> vl = Vector512.Create(bounds.Lo), vh = Vector512.Create(bounds.Hi);
             for (; f < total; f += Unroll * v)
             {
                 Vector512<T> a0 = vb, a1 = vb, a2 = vb, a3 = vb;
@@ -205,6 +216,20 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     a2 = VectorFma<T>.Of(wv, Vector512.Load(p + 2 * v), a2);
                     a3 = VectorFma<T>.Of(wv, Vector512.Load(p + 3 * v), a3);
                 }
+                if (lower)
+                {
+                    a0 = Vector512.Max(a0, vl);
+                    a1 = Vector512.Max(a1, vl);
+                    a2 = Vector512.Max(a2, vl);
+                    a3 = Vector512.Max(a3, vl);
+                }
+                if (upper)
+                {
+                    a0 = Vector512.Min(a0, vh);
+                    a1 = Vector512.Min(a1, vh);
+                    a2 = Vector512.Min(a2, vh);
+                    a3 = Vector512.Min(a3, vh);
+                }
                 a0.Store(flat + f);
                 a1.Store(flat + f + v);
                 a2.Store(flat + f + 2 * v);
@@ -216,6 +241,7 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         {
             int v = Vector<T>.Count;
             var vb = new Vector<T>(bias);
+            Vector<T> vl = new(bounds.Lo), vh = new(bounds.Hi);
             for (; f < total; f += Unroll * v)
             {
                 Vector<T> a0 = vb, a1 = vb, a2 = vb, a3 = vb;
@@ -228,6 +254,20 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     a2 = VectorFma<T>.Of(wv, Vector.Load(p + 2 * v), a2);
                     a3 = VectorFma<T>.Of(wv, Vector.Load(p + 3 * v), a3);
                 }
+                if (lower)
+                {
+                    a0 = Vector.Max(a0, vl);
+                    a1 = Vector.Max(a1, vl);
+                    a2 = Vector.Max(a2, vl);
+                    a3 = Vector.Max(a3, vl);
+                }
+                if (upper)
+                {
+                    a0 = Vector.Min(a0, vh);
+                    a1 = Vector.Min(a1, vh);
+                    a2 = Vector.Min(a2, vh);
+                    a3 = Vector.Min(a3, vh);
+                }
                 a0.Store(flat + f);
                 a1.Store(flat + f + v);
                 a2.Store(flat + f + 2 * v);
@@ -239,6 +279,8 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
         {
             T acc = bias;
             for (int t = 0; t < kk; t++) acc = T.FusedMultiplyAdd(wt[t], buf[off[t] + f], acc);
+            if (lower) acc = T.Max(acc, bounds.Lo);
+            if (upper) acc = T.Min(acc, bounds.Hi);
             flat[f] = acc;
         }
     }

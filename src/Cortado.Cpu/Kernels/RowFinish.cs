@@ -22,31 +22,43 @@ internal static class RowFinish
     {
         if (!residual.IsEmpty && residual.Length != row.Length)
             throw new ArgumentException($"residual of {residual.Length} elements for a row of {row.Length}", nameof(residual));
-        bool lower, upper;
-        T lo = T.Zero, hi = T.Zero;
+        if (!Bounds(act, out bool lower, out T lo, out bool upper, out T hi))
+        {
+            if (hasBias) TensorPrimitives.Add(row, bias, row);
+            if (!residual.IsEmpty) TensorPrimitives.Add(row, residual, row);
+            act.Apply(row);
+            return;
+        }
+        if (!hasBias && residual.IsEmpty && !lower && !upper) return;
+        Run(row, hasBias, bias, residual, lower, lo, upper, hi);
+    }
+
+    /// <summary>
+    /// The activation as a lower and an upper bound (IEEE maximum, then minimum) when it is none, ReLU or Clip (a NaN
+    /// bound is none); false for any other activation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Bounds<T>(Activation act, out bool lower, out T lo, out bool upper, out T hi)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        lo = hi = T.Zero;
+        lower = upper = false;
         switch (act.Kind)
         {
             case ActivationKind.None:
-                lower = upper = false;
-                break;
+                return true;
             case ActivationKind.Relu:
                 lower = true;
-                upper = false;
-                break;
+                return true;
             case ActivationKind.Clip:
                 lo = T.CreateChecked(act.P0);
                 hi = T.CreateChecked(act.P1);
                 lower = !T.IsNaN(lo);
                 upper = !T.IsNaN(hi);
-                break;
+                return true;
             default:
-                if (hasBias) TensorPrimitives.Add(row, bias, row);
-                if (!residual.IsEmpty) TensorPrimitives.Add(row, residual, row);
-                act.Apply(row);
-                return;
+                return false;
         }
-        if (!hasBias && residual.IsEmpty && !lower && !upper) return;
-        Run(row, hasBias, bias, residual, lower, lo, upper, hi);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
