@@ -122,6 +122,37 @@ public sealed class VectorPathTests
         }
     }
 
+    [Fact]
+    public unsafe void DeinterleaveSplitsEveryLengthExactly()
+    {
+        // The stride-2 split of rows (depthwise convolution, pooling): 256-bit steps of 16 values, then one at a time;
+        // every length up to 100, vectors on and off, NaN payloads and signed zeros kept.
+        foreach (bool vectors in new[] { true, false })
+        {
+            VectorPaths.Enabled = vectors;
+            try
+            {
+                for (int count = 0; count <= 100; count++)
+                {
+                    var src = Enumerable.Range(0, count).Select(i => i % 7 == 3 ? BitConverter.Int32BitsToSingle(unchecked((int)0xFFC00000) | i)
+                                                                  : i % 5 == 1 ? -0f : i * 1.5f - 20).ToArray();
+                    var evens = new float[count / 2 + 2];
+                    var odds = new float[count / 2 + 2];
+                    fixed (float* s = src, e = evens, o = odds) Cortado.Cpu.Conv.DepthwiseConv<float>.Deinterleave(s, count, e, o);
+                    for (int i = 0; i < count; i++)
+                        Assert.True(BitConverter.SingleToInt32Bits(src[i]) == BitConverter.SingleToInt32Bits(i % 2 == 0 ? evens[i / 2] : odds[i / 2]),
+                                    $"count {count}, vectors {vectors}: value {i} went astray");
+                    Assert.Equal(0f, evens[(count + 1) / 2]); // nothing written past the evens
+                    Assert.Equal(0f, odds[count / 2]);        // nor past the odds
+                }
+            }
+            finally
+            {
+                VectorPaths.Enabled = true;
+            }
+        }
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(3, 3)]
