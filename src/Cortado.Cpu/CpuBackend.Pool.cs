@@ -63,7 +63,8 @@ public sealed partial class CpuBackend
         }
         Work.For(planes, Work.ChunkFor(perPlane), perPlane * planes, (p0, p1) =>
         {
-            var phases = s == 1 ? null : new T[s * phaseLen];
+            // A row split into its stride phases; on the stack when small (a task per plane allocated one each).
+            Span<T> phases = s == 1 ? default : s * phaseLen <= 2048 ? stackalloc T[s * phaseLen] : new T[s * phaseLen];
             for (int p = p0; p < p1; p++)
             {
                 var plane = new ReadOnlySpan<T>(xd, xo + p * g.H * w, g.H * w);
@@ -85,16 +86,16 @@ public sealed partial class CpuBackend
                                     Conv.DepthwiseConv<T>.Deinterleave(r, w, ph, ph + phaseLen);
                             }
                         }
-                        else if (phases != null)
+                        else if (!phases.IsEmpty)
                             for (int ph = 0; ph < s; ph++)
                             {
-                                var dst = phases.AsSpan(ph * phaseLen, phaseLen);
+                                var dst = phases.Slice(ph * phaseLen, phaseLen);
                                 for (int i = 0, c = ph; c < w; i++, c += s) dst[i] = row[c];
                             }
                         foreach (var (phase, shift, lo, hi) in taps)
                         {
                             if (lo >= hi) continue;
-                            var src = phases == null ? row.Slice(lo + shift, hi - lo) : new ReadOnlySpan<T>(phases, phase * phaseLen + lo + shift, hi - lo);
+                            ReadOnlySpan<T> src = phases.IsEmpty ? row.Slice(lo + shift, hi - lo) : phases.Slice(phase * phaseLen + lo + shift, hi - lo);
                             MaxInto(acc.Slice(lo, hi - lo), src);
                         }
                     }

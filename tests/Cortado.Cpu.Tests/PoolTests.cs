@@ -212,6 +212,8 @@ public class MaxPoolWithoutIndicesTests
             PoolTests.Geo(2, 3, 13, 45, 3, 3, 2, 2, 1, 1),
             PoolTests.Geo(1, 2, 11, 40, 3, 5, 3, 3, 1, 2, 1, 2),
             PoolTests.Geo(1, 2, 7, 33, 2, 4, 1, 1, 1, 2, 2, 1),
+            PoolTests.Geo(1, 1, 3, 4500, 3, 3, 2, 2, 1, 1),    // stride phases too wide for the stack: the heap
+            PoolTests.Geo(1, 1, 5, 6200, 2, 3, 3, 3, 0, 1),
         });
         bool saved = Kernels.VectorPaths.Enabled;
         try

@@ -251,3 +251,39 @@ public class ReduceTests
         Assert.Throws<ShapeMismatchException>(() => CpuBackend.Instance.Reduce(ReduceKind.Sum, Tensor.Empty(DType.Float32, 3, 2), [1], Tensor.Empty(DType.Float32, 3)));
     }
 }
+
+// Counts this thread's allocations with the pool at one thread, so it runs in the vector-path collection (alone).
+[Collection(VectorPathCollection.Name)]
+public class ReduceAllocationTests
+{
+    [Fact]
+    public void ShortRunsAllocateNothingPerOutput()
+    {
+        // A global pooling's sums: 4,096 outputs of 49 contiguous values. Each output's reduction allocated its
+        // blocked path's captures (48 bytes) whether it took that path or not.
+        var x = Tensor.Randn([8, 512, 7, 7], new Generator(1));
+        var y = Tensor.Empty(DType.Float32, 8, 512, 1, 1);
+        int saved = Cortado.Threading.CortadoThreads.Count;
+        try
+        {
+            Cortado.Threading.CortadoThreads.Count = 1;
+            CpuBackend.Instance.Reduce(ReduceKind.Sum, x, [2, 3], y);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            CpuBackend.Instance.Reduce(ReduceKind.Sum, x, [2, 3], y);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated < 16 << 10, $"a reduction to 4,096 outputs allocated {allocated} bytes");
+        }
+        finally
+        {
+            Cortado.Threading.CortadoThreads.Count = saved;
+        }
+        var xd = x.ToArray<float>();
+        var yd = y.ToArray<float>();
+        for (int o = 0; o < yd.Length; o += 97)
+        {
+            double s = 0;
+            for (int j = 0; j < 49; j++) s += xd[o * 49 + j];
+            Assert.True(Math.Abs(yd[o] - s) <= 1e-4 * (1 + Math.Abs(s)), $"output {o}: {yd[o]} vs {s}");
+        }
+    }
+}

@@ -57,6 +57,23 @@ public class SessionTests
     }
 
     [Fact]
+    public void RunsAreStepBoundaries()
+    {
+        // What a run allocates outside the arena (here its 1 MiB output, arena off) is garbage by the next run: every
+        // 16 MiB of it, a run's end collects the young generation (StepCollector) rather than letting it pile up.
+        var g = new Graph { Name = "relu" };
+        g.Inputs.Add(V("x", DType.Float32, 1, 262144));
+        g.Nodes.Add(N("Relu", ["x"], ["y"], "relu"));
+        g.Outputs.Add(V("y", DType.Float32, 1, 262144));
+        var s = new InferenceSession(g, new SessionOptions { UseArena = false });
+        var feeds = new Dictionary<string, Tensor> { ["x"] = T(Rand(262144, 9), 1, 262144) };
+        long before = Cortado.Memory.StepCollector.Collections;
+        for (int i = 0; i < 40; i++) s.Run(feeds);
+        Assert.True(Cortado.Memory.StepCollector.Collections - before >= 2,
+                    $"40 runs of 1 MiB each made {Cortado.Memory.StepCollector.Collections - before} step collections");
+    }
+
+    [Fact]
     public void ConcurrentRunsOnOneSessionAreIndependent()
     {
         var (w, b) = (Rand(12, 5), Rand(3, 6));

@@ -92,7 +92,14 @@ internal static class Reducer
     public static T Range<T, TOp>(T[] x, int offset, int n, TOp op, bool parallel = false)
         where T : unmanaged where TOp : struct, IReduceOperator<T>
     {
-        if (n <= Block) return op.Leaf(new ReadOnlySpan<T>(x, offset, n));
+        // The blocked path is a method of its own: its local function's captures would otherwise be allocated on
+        // entry, for every call (48 bytes per output of a global pooling).
+        return n <= Block ? op.Leaf(new ReadOnlySpan<T>(x, offset, n)) : Blocked(x, offset, n, op, parallel);
+    }
+
+    private static T Blocked<T, TOp>(T[] x, int offset, int n, TOp op, bool parallel)
+        where T : unmanaged where TOp : struct, IReduceOperator<T>
+    {
         int nb = (n + Block - 1) / Block;
         var partial = new T[nb];
         void Leaves(int b0, int b1)
