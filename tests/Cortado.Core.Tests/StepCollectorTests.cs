@@ -43,6 +43,33 @@ public class StepCollectorTests
     }
 
     [Fact]
+    public void ACallerMayCollectSoonerButNotWhenItIsOff()
+    {
+        long saved = StepCollector.ThresholdBytes;
+        try
+        {
+            // An inference run's boundary collects at 4 MiB though steps use a threshold no test reaches.
+            StepCollector.ThresholdBytes = 1L << 40;
+            GC.KeepAlive(Allocate(8, 1 << 20));
+            long runs = StepCollector.Collections;
+            Assert.False(StepCollector.StepBoundary());
+            Assert.True(StepCollector.StepBoundary(4L << 20));
+            Assert.Equal(runs + 1, StepCollector.Collections);
+            // A larger bound than the threshold does not delay it, and 0 as the threshold still turns it off.
+            StepCollector.ThresholdBytes = 4L << 20;
+            GC.KeepAlive(Allocate(8, 1 << 20));
+            Assert.True(StepCollector.StepBoundary(1L << 40));
+            StepCollector.ThresholdBytes = 0;
+            GC.KeepAlive(Allocate(8, 1 << 20));
+            Assert.False(StepCollector.StepBoundary(1));
+        }
+        finally
+        {
+            StepCollector.ThresholdBytes = saved;
+        }
+    }
+
+    [Fact]
     public void ZeroThresholdTurnsItOff()
     {
         long saved = StepCollector.ThresholdBytes;

@@ -10,8 +10,8 @@ namespace Cortado.Memory;
 /// only parameters, optimizer state and the batch alive: the collection is cheap and the peak working
 /// set of a LeNet run fell from about 195 MiB to about 105 MiB and stayed flat
 /// (<c>cortado bench memory</c>, docs/benchmarks.md).
-/// <c>Optimizer.ZeroGrad</c> in Cortado.NN calls <see cref="StepBoundary"/>; a custom loop
-/// that never calls it can call <see cref="StepBoundary"/> itself. The threshold comes from
+/// <c>Optimizer.ZeroGrad</c> in Cortado.NN calls <see cref="StepBoundary()"/>; a custom loop
+/// that never calls it can call <see cref="StepBoundary()"/> itself. The threshold comes from
 /// <c>CORTADO_STEP_GC_MB</c> (default 16; 0 turns this off) or <see cref="ThresholdBytes"/>.
 /// </summary>
 public static class StepCollector
@@ -27,7 +27,7 @@ public static class StepCollector
         return 16L << 20;
     }
 
-    /// <summary>Bytes allocated (by all threads) since the last collection that make <see cref="StepBoundary"/> collect; 0 turns collection off.</summary>
+    /// <summary>Bytes allocated (by all threads) since the last collection that make <see cref="StepBoundary()"/> collect; 0 turns collection off.</summary>
     public static long ThresholdBytes
     {
         get => Volatile.Read(ref _threshold);
@@ -38,7 +38,7 @@ public static class StepCollector
         }
     }
 
-    /// <summary>Number of collections <see cref="StepBoundary"/> has run in this process.</summary>
+    /// <summary>Number of collections <see cref="StepBoundary()"/> has run in this process.</summary>
     public static long Collections => Interlocked.Read(ref _collections);
 
     private static long _collections;
@@ -47,10 +47,18 @@ public static class StepCollector
     /// Marks a step boundary: collects gen0 when at least <see cref="ThresholdBytes"/> have been
     /// allocated since the last collection made here. Returns whether it collected.
     /// </summary>
-    public static bool StepBoundary()
+    public static bool StepBoundary() => StepBoundary(long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="StepBoundary()"/>, collecting once the smaller of <see cref="ThresholdBytes"/> and
+    /// <paramref name="atMostBytes"/> has been allocated (a caller whose steps leave little alive and allocate little,
+    /// as an inference run does, collects sooner); nothing when <see cref="ThresholdBytes"/> is 0.
+    /// </summary>
+    public static bool StepBoundary(long atMostBytes)
     {
         long threshold = ThresholdBytes;
         if (threshold == 0) return false;
+        threshold = Math.Min(threshold, Math.Max(1, atMostBytes));
         long now = GC.GetTotalAllocatedBytes(false);
         long last = Interlocked.Read(ref _allocatedAtLast);
         if (now - last < threshold) return false;
