@@ -294,9 +294,11 @@ foreach (var op in opts.Ops)
                 var a = Random(DType.Float32, m * k, [m, k]);
                 var b = Random(DType.Float32, k * n, [k, n]);
                 var c = Tensor.Empty(DType.Float32, m, n);
-                // The calling thread alone (allowParallel false) against the pool, alternating call by call.
-                bool parallel = false;
-                var times = Alternate(opts.Runs ?? 21, v => parallel = v == 1, () =>
+                // The calling thread alone (allowParallel false) against the pool, alternating call by call; with
+                // BENCH_TOGGLE=spin, the pool both times, the caller blocking at once (first) or polling (second).
+                bool spin = Environment.GetEnvironmentVariable("BENCH_TOGGLE") == "spin";
+                bool parallel = spin;
+                var times = Alternate(opts.Runs ?? 21, v => { if (spin) CortadoThreads.CallerSpins = v == 1; else parallel = v == 1; }, () =>
                 {
                     unsafe
                     {
