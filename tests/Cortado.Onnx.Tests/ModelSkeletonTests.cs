@@ -111,6 +111,34 @@ public sealed class ModelSkeletonTests : IDisposable
     }
 
     [Fact]
+    public void FilesWhoseNameCannotBeALocationStillLoad()
+    {
+        // A file name with a colon is refused as an external-data location, and a link to a file in another directory
+        // resolves outside the model's directory: the self-references fail their checks and the file is parsed whole.
+        var model = Mlp(new Random(7));
+        var want = OnnxImporter.Import(OnnxModel.Load(Write(model)), _dir);
+        string colon = Write(model, "odd:name.onnx");
+        var elsewhere = Directory.CreateTempSubdirectory("cortado-skeleton-target-").FullName;
+        try
+        {
+            string target = Path.Combine(elsewhere, "real.onnx");
+            File.WriteAllBytes(target, model.ToByteArray());
+            string link = Path.Combine(_dir, "link.onnx");
+            File.CreateSymbolicLink(link, target);
+            foreach (var path in new[] { colon, link })
+            {
+                var got = OnnxImporter.Load(path);
+                foreach (var (name, t) in want.Initializers)
+                    Assert.True(t.AsBytes().SequenceEqual(got.Initializers[name].AsBytes()), $"{Path.GetFileName(path)}: initializer '{name}' differs");
+            }
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AWeightThatAlsoHasTypedValuesIsLeftToTheParser()
     {
         // raw_data and float_data both present: whatever the parser makes of it, loading by file must agree.
