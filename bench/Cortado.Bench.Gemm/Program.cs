@@ -310,6 +310,22 @@ foreach (var op in opts.Ops)
                 Emit("gemmshape", $"\"m\":{m},\"n\":{n},\"k\":{k},\"threads\":{threads},\"one_gflops\":{Fmt(gf / t1)},\"all_gflops\":{Fmt(gf / t2)},\"scaling\":{Fmt(t1 / t2)}");
             }
         }
+        else if (op == "packb")
+        {
+            // An untransposed B packed panel by panel against a row at a time across panels (GemmBlocking.PackBRows),
+            // alternating call by call on square SGEMMs (--n).
+            foreach (int n in opts.Sizes)
+            {
+                var a = Random(DType.Float32, n * n);
+                var b = Random(DType.Float32, n * n);
+                var c = Tensor.Empty(DType.Float32, n, n);
+                var t = Alternate(opts.Runs ?? 21, v => GemmBlocking.PackBRows = v == 1,
+                                  () => backend.Gemm(false, false, n, n, n, 1.0, a, n, 0, b, n, 0, 0.0, c, n, 0, 1), warmEach: false);
+                GemmBlocking.PackBRows = true;
+                double gf = 2.0 * n * n * n / 1e9;
+                Emit("packb", $"\"n\":{n},\"threads\":{threads},\"panels_gflops\":{Fmt(gf / MedianOf(t[0]))},\"rows_gflops\":{Fmt(gf / MedianOf(t[1]))},\"speedup\":{Fmt(MedianOf(t[0]) / MedianOf(t[1]))}");
+            }
+        }
         else if (op == "split")
         {
             // The shifted-input convolution on several threads: two parallel phases per K block and block of rows against

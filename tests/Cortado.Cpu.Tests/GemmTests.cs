@@ -535,6 +535,28 @@ public sealed class GemmTests
     }
 
     [Fact]
+    public void BPackedRowByRowGivesTheBitsOfPanelByPanel()
+    {
+        // An untransposed B is packed a stored row at a time across several column panels; every element must match
+        // packing panel by panel: partial last panels, K in several blocks, several column blocks (n > NC), every width,
+        // dtype and both thread counts.
+        try
+        {
+            EveryWidthAndThreadCount((width, threads) =>
+            {
+                foreach (var dt in new[] { DType.Float32, DType.Float64 })
+                    foreach (var (m, n, k) in new[] { (40, 100, 70), (30, 300, 600), (8, 1100, 300), (20, 1100, 50), (13, 65, 9) })
+                        SameBitsEitherWay(dt, m, n, k, false, false, rows => GemmBlocking.PackBRows = rows,
+                                          $"width {width}, {threads} threads, B packed by rows against by panels");
+            });
+        }
+        finally
+        {
+            GemmBlocking.PackBRows = true;
+        }
+    }
+
+    [Fact]
     public void OneRowRoundsLikeARowOfATallProduct()
     {
         // A single row of C skips the panels (RowGemv) but must give the bits of the same row inside a product of many
