@@ -191,6 +191,20 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
     // A lower and an upper bound applied to each finished sum (IEEE maximum, then minimum), as RowFinish applies them.
     private readonly record struct PlaneBounds(bool Lower, T Lo, bool Upper, T Hi);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Bounded(Vector512<T> v, bool lower, Vector512<T> lo, bool upper, Vector512<T> hi)
+    {
+        if (lower) v = Vector512.Max(v, lo);
+        return upper ? Vector512.Min(v, hi) : v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Bounded(Vector<T> v, bool lower, Vector<T> lo, bool upper, Vector<T> hi)
+    {
+        if (lower) v = Vector.Max(v, lo);
+        return upper ? Vector.Min(v, hi) : v;
+    }
+
     // flat[f] = bias + Σ_t w[t]·buf[off[t] + f] for f < total, each term added by a fused multiply-add in tap order,
     // then bounded (vector runs may write up to the next whole chunk). 512-bit vectors where the hardware runs them
     // natively.
@@ -216,24 +230,10 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     a2 = VectorFma<T>.Of(wv, Vector512.Load(p + 2 * v), a2);
                     a3 = VectorFma<T>.Of(wv, Vector512.Load(p + 3 * v), a3);
                 }
-                if (lower)
-                {
-                    a0 = Vector512.Max(a0, vl);
-                    a1 = Vector512.Max(a1, vl);
-                    a2 = Vector512.Max(a2, vl);
-                    a3 = Vector512.Max(a3, vl);
-                }
-                if (upper)
-                {
-                    a0 = Vector512.Min(a0, vh);
-                    a1 = Vector512.Min(a1, vh);
-                    a2 = Vector512.Min(a2, vh);
-                    a3 = Vector512.Min(a3, vh);
-                }
-                a0.Store(flat + f);
-                a1.Store(flat + f + v);
-                a2.Store(flat + f + 2 * v);
-                a3.Store(flat + f + 3 * v);
+                Bounded(a0, lower, vl, upper, vh).Store(flat + f);
+                Bounded(a1, lower, vl, upper, vh).Store(flat + f + v);
+                Bounded(a2, lower, vl, upper, vh).Store(flat + f + 2 * v);
+                Bounded(a3, lower, vl, upper, vh).Store(flat + f + 3 * v);
             }
             return;
         }
@@ -254,24 +254,10 @@ internal static unsafe class DepthwiseConv<T> where T : unmanaged, IFloatingPoin
                     a2 = VectorFma<T>.Of(wv, Vector.Load(p + 2 * v), a2);
                     a3 = VectorFma<T>.Of(wv, Vector.Load(p + 3 * v), a3);
                 }
-                if (lower)
-                {
-                    a0 = Vector.Max(a0, vl);
-                    a1 = Vector.Max(a1, vl);
-                    a2 = Vector.Max(a2, vl);
-                    a3 = Vector.Max(a3, vl);
-                }
-                if (upper)
-                {
-                    a0 = Vector.Min(a0, vh);
-                    a1 = Vector.Min(a1, vh);
-                    a2 = Vector.Min(a2, vh);
-                    a3 = Vector.Min(a3, vh);
-                }
-                a0.Store(flat + f);
-                a1.Store(flat + f + v);
-                a2.Store(flat + f + 2 * v);
-                a3.Store(flat + f + 3 * v);
+                Bounded(a0, lower, vl, upper, vh).Store(flat + f);
+                Bounded(a1, lower, vl, upper, vh).Store(flat + f + v);
+                Bounded(a2, lower, vl, upper, vh).Store(flat + f + 2 * v);
+                Bounded(a3, lower, vl, upper, vh).Store(flat + f + 3 * v);
             }
             return;
         }
