@@ -28,8 +28,8 @@ internal static class ModelSkeleton
     private const int TensorDims = 1, TensorDataType = 2, TensorRawData = 9, TensorExternalData = 13, TensorDataLocation = 14;
 
     /// <summary>
-    /// The rewritten model bytes, or null when the file has no large initializers to defer or anything in it is not
-    /// plainly well formed. <paramref name="fileName"/> is the location the external references name (the model
+    /// The rewritten model bytes, or null when the file has no large initializers to defer, when they are less than half
+    /// of it, or when anything in it is not plainly well formed. <paramref name="fileName"/> is the location the external references name (the model
     /// file's name in its own directory).
     /// </summary>
     public static byte[]? TryBuild(SafeFileHandle file, long length, string fileName)
@@ -58,7 +58,9 @@ internal static class ModelSkeleton
                     reader.CopyRange(fieldStart, reader.Position, output);
                 }
             }
-            return deferred == 0 ? null : output.WrittenSpan.ToArray();
+            // The copy is held whole while it is parsed: worth it only when it leaves most of the file behind (a
+            // model of small or typed tensors is better parsed from the file as a stream).
+            return deferred == 0 || output.WrittenCount > length / 2 ? null : output.WrittenSpan.ToArray();
         }
         catch (FormatException) { return null; }
     }

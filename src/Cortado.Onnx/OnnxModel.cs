@@ -56,7 +56,7 @@ public static class OnnxModel
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             skeleton = ModelSkeleton.TryBuild(handle, info.Length, info.Name);
         }
-        catch (IOException) { return Load(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Load(path); }
         if (skeleton is null) return Load(path);
         try
         {

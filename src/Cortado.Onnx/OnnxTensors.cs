@@ -122,7 +122,7 @@ public static class OnnxTensors
     // Tensor.FromArray reads an empty shape as "1-D"; a 0-d ONNX tensor must stay a scalar, so storage is wrapped directly.
     private static Tensor Make<T>(T[] data, int[] shape) where T : unmanaged => new(new Storage<T>(data), shape);
 
-    // raw_data is little-endian by the ONNX spec; the length was checked against the dims before.
+    // External data is little-endian like raw_data; its length was checked against the dims before.
     private static T[] ReadExternal<T>(ExternalSegment seg, int n, string where) where T : unmanaged
     {
         var result = new T[n];
@@ -131,6 +131,7 @@ public static class OnnxTensors
         return result;
     }
 
+    // raw_data is little-endian by the ONNX spec; the length was checked against the dims before.
     private static T[] FromRaw<T>(ReadOnlySpan<byte> raw, int n) where T : unmanaged
     {
         var result = new T[n];

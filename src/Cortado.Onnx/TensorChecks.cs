@@ -147,14 +147,21 @@ internal static class TensorChecks
     {
         if (destination.Length != seg.Length)
             throw new OnnxFormatException($"{where}: external data of {seg.Length} bytes does not fit {destination.Length} bytes");
-        using var handle = File.OpenHandle(seg.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long at = seg.Offset;
-        while (!destination.IsEmpty)
+        try
         {
-            int n = RandomAccess.Read(handle, destination, at);
-            if (n == 0) throw new OnnxFormatException($"{where}: external data file '{seg.Path}' ended early");
-            destination = destination[n..];
-            at += n;
+            using var handle = File.OpenHandle(seg.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            long at = seg.Offset;
+            while (!destination.IsEmpty)
+            {
+                int n = RandomAccess.Read(handle, destination, at);
+                if (n == 0) throw new OnnxFormatException($"{where}: external data file '{seg.Path}' ended early");
+                destination = destination[n..];
+                at += n;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OnnxFormatException($"{where}: external data file '{seg.Path}' could not be read: {e.Message}", e);
         }
     }
 }
