@@ -29,35 +29,23 @@ internal static class ModelSkeleton
 
     /// <summary>
     /// The rewritten model bytes, or null when the file has no large initializers to defer, when they are less than half
-    /// of it, or when anything in it is not plainly well formed. <paramref name="fileName"/> is the location the external references name (the model
-    /// file's name in its own directory).
+    /// of it, or when anything in it is not plainly well formed. <paramref name="fileName"/> is the location the external
+    /// references name (the model file's name in its own directory).
     /// </summary>
     public static byte[]? TryBuild(SafeFileHandle file, long length, string fileName)
     {
         try
         {
             var reader = new Reader(file, length);
-            var output = new ArrayBufferWriter<byte>();
             int deferred = 0;
-            while (reader.Position < length)
-            {
-                long fieldStart = reader.Position;
-                ulong tag = reader.Varint();
-                int field = (int)(tag >> 3), wire = (int)(tag & 7);
-                if (field == ModelGraph && wire == 2)
+            // ModelProto: each graph field rewritten; in it, each large enough initializer.
+            var output = Rewrite(reader, length, ModelGraph, (start, end) =>
+                Rewrite(reader, end, GraphInitializer, (tensorStart, tensorEnd) =>
                 {
-                    long len = reader.Length();
-                    var graph = RewriteGraph(reader, reader.Position + len, fileName, ref deferred);
-                    WriteVarint(output, tag);
-                    WriteVarint(output, (ulong)graph.Length);
-                    output.Write(graph);
-                }
-                else
-                {
-                    reader.SkipValue(wire);
-                    reader.CopyRange(fieldStart, reader.Position, output);
-                }
-            }
+                    var tensor = tensorEnd - tensorStart >= MinDeferredBytes ? RewriteTensor(reader, tensorStart, tensorEnd, fileName) : null;
+                    if (tensor != null) deferred++;
+                    return tensor;
+                }).WrittenSpan.ToArray());
             // The copy is held whole while it is parsed: worth it only when it leaves most of the file behind (a
             // model of small or typed tensors is better parsed from the file as a stream).
             return deferred == 0 || output.WrittenCount > length / 2 ? null : output.WrittenSpan.ToArray();
@@ -65,39 +53,40 @@ internal static class ModelSkeleton
         catch (FormatException) { return null; }
     }
 
-    private static byte[] RewriteGraph(Reader reader, long end, string fileName, ref int deferred)
+    // The fields of one message, from the reader's position to `end`, copied as they are, except each length-delimited
+    // field number `field`, whose contents [start, end) in the file `child` rewrites (null: copy it as it is). The reader
+    // ends at `end`.
+    private static ArrayBufferWriter<byte> Rewrite(Reader reader, long end, int field, Func<long, long, byte[]?> child)
     {
         var output = new ArrayBufferWriter<byte>();
         while (reader.Position < end)
         {
             long fieldStart = reader.Position;
             ulong tag = reader.Varint();
-            int field = (int)(tag >> 3), wire = (int)(tag & 7);
-            if (field == GraphInitializer && wire == 2)
+            if ((int)(tag >> 3) == field && (tag & 7) == 2)
             {
                 long len = reader.Length();
-                long tensorStart = reader.Position, tensorEnd = tensorStart + len;
-                if (tensorEnd > end) throw new FormatException();
-                var tensor = len >= MinDeferredBytes ? RewriteTensor(reader, tensorStart, tensorEnd, fileName) : null;
-                if (tensor is null) reader.CopyRange(fieldStart, tensorEnd, output);
+                long start = reader.Position, stop = start + len;
+                if (stop > end) throw new FormatException();
+                var rewritten = child(start, stop);
+                if (rewritten is null) reader.CopyRange(fieldStart, stop, output);
                 else
                 {
                     WriteVarint(output, tag);
-                    WriteVarint(output, (ulong)tensor.Length);
-                    output.Write(tensor);
-                    deferred++;
+                    WriteVarint(output, (ulong)rewritten.Length);
+                    output.Write(rewritten);
                 }
-                reader.Position = tensorEnd;
+                reader.Position = stop;
             }
             else
             {
-                reader.SkipValue(wire);
+                reader.SkipValue((int)(tag & 7));
                 if (reader.Position > end) throw new FormatException();
                 reader.CopyRange(fieldStart, reader.Position, output);
             }
         }
         if (reader.Position != end) throw new FormatException();
-        return output.WrittenSpan.ToArray();
+        return output;
     }
 
     // The tensor without its raw_data and with an external reference to the same bytes in the model file; null when
