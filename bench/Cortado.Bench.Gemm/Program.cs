@@ -294,11 +294,21 @@ foreach (var op in opts.Ops)
                 var a = Random(DType.Float32, m * k, [m, k]);
                 var b = Random(DType.Float32, k * n, [k, n]);
                 var c = Tensor.Empty(DType.Float32, m, n);
-                // The calling thread alone (allowParallel false) against the pool, alternating call by call; with
-                // BENCH_TOGGLE=spin, the pool both times, the caller blocking at once (first) or polling (second).
-                bool spin = Environment.GetEnvironmentVariable("BENCH_TOGGLE") == "spin";
-                bool parallel = spin;
-                var times = Alternate(opts.Runs ?? 21, v => { if (spin) CortadoThreads.CallerSpins = v == 1; else parallel = v == 1; }, () =>
+                // Two variants alternating call by call: the calling thread alone (allowParallel false) against the pool;
+                // with BENCH_TOGGLE=spin, the pool both times, the caller blocking at once, then polling first
+                // (CortadoThreads.CallerSpins); with BENCH_TOGGLE=packb, an untransposed B packed panel by panel, then a
+                // row at a time across panels (GemmBlocking.PackBRows).
+                string compare = Environment.GetEnvironmentVariable("BENCH_TOGGLE") ?? "threads";
+                bool parallel = compare != "threads";
+                var times = Alternate(opts.Runs ?? 21, v =>
+                {
+                    switch (compare)
+                    {
+                        case "spin": CortadoThreads.CallerSpins = v == 1; break;
+                        case "packb": GemmBlocking.PackBRows = v == 1; break;
+                        default: parallel = v == 1; break;
+                    }
+                }, () =>
                 {
                     unsafe
                     {
@@ -306,24 +316,9 @@ foreach (var op in opts.Ops)
                             GemmKernels.Gemm(false, false, m, n, k, 1.0, pa, k, 0, pb, n, 0, 0.0, pc, n, 0, 1, parallel);
                     }
                 }, warmEach: false);
+                CortadoThreads.CallerSpins = GemmBlocking.PackBRows = true;
                 double gf = 2.0 * m * n * k / 1e9, t1 = MedianOf(times[0]), t2 = MedianOf(times[1]);
-                Emit("gemmshape", $"\"m\":{m},\"n\":{n},\"k\":{k},\"threads\":{threads},\"one_gflops\":{Fmt(gf / t1)},\"all_gflops\":{Fmt(gf / t2)},\"scaling\":{Fmt(t1 / t2)}");
-            }
-        }
-        else if (op == "packb")
-        {
-            // An untransposed B packed panel by panel against a row at a time across panels (GemmBlocking.PackBRows),
-            // alternating call by call on square SGEMMs (--n).
-            foreach (int n in opts.Sizes)
-            {
-                var a = Random(DType.Float32, n * n);
-                var b = Random(DType.Float32, n * n);
-                var c = Tensor.Empty(DType.Float32, n, n);
-                var t = Alternate(opts.Runs ?? 21, v => GemmBlocking.PackBRows = v == 1,
-                                  () => backend.Gemm(false, false, n, n, n, 1.0, a, n, 0, b, n, 0, 0.0, c, n, 0, 1), warmEach: false);
-                GemmBlocking.PackBRows = true;
-                double gf = 2.0 * n * n * n / 1e9;
-                Emit("packb", $"\"n\":{n},\"threads\":{threads},\"panels_gflops\":{Fmt(gf / MedianOf(t[0]))},\"rows_gflops\":{Fmt(gf / MedianOf(t[1]))},\"speedup\":{Fmt(MedianOf(t[0]) / MedianOf(t[1]))}");
+                Emit("gemmshape", $"\"m\":{m},\"n\":{n},\"k\":{k},\"threads\":{threads},\"compare\":\"{compare}\",\"first_gflops\":{Fmt(gf / t1)},\"second_gflops\":{Fmt(gf / t2)},\"speedup\":{Fmt(t1 / t2)}");
             }
         }
         else if (op == "split")
